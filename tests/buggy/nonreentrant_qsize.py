@@ -1,0 +1,37 @@
+"""Bug: put calls qsize() while holding a plain (non-reentrant) Lock that qsize() takes again.
+
+Every put blocks forever on the lock it already holds.
+"""
+
+import collections
+import threading
+
+EXPECT = "deadlock"
+
+
+class Buffer:
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.items = collections.deque()
+        self.lock = threading.Lock()
+        self.not_full = threading.Condition(self.lock)
+        self.not_empty = threading.Condition(self.lock)
+
+    def put(self, item):
+        with self.lock:
+            while self.qsize() >= self.capacity:
+                self.not_full.wait()
+            self.items.append(item)
+            self.not_empty.notify()
+
+    def get(self):
+        with self.lock:
+            while not self.items:
+                self.not_empty.wait()
+            item = self.items.popleft()
+            self.not_full.notify()
+            return item
+
+    def qsize(self):
+        with self.lock:
+            return len(self.items)

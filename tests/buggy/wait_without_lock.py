@@ -1,0 +1,34 @@
+"""Bug: get waits on the condition without holding its lock (RuntimeError)."""
+
+import collections
+import threading
+
+EXPECT = "exception"
+
+
+class Buffer:
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.items = collections.deque()
+        self.lock = threading.Lock()
+        self.not_full = threading.Condition(self.lock)
+        self.not_empty = threading.Condition(self.lock)
+
+    def put(self, item):
+        with self.lock:
+            while len(self.items) >= self.capacity:
+                self.not_full.wait()
+            self.items.append(item)
+            self.not_empty.notify()
+
+    def get(self):
+        while not self.qsize():
+            self.not_empty.wait()
+        with self.lock:
+            item = self.items.popleft()
+            self.not_full.notify()
+            return item
+
+    def qsize(self):
+        with self.lock:
+            return len(self.items)
