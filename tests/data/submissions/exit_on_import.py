@@ -1,0 +1,5 @@
+"""Hostile: calls sys.exit while being imported."""
+
+import sys
+
+sys.exit(3)

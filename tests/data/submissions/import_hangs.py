@@ -1,0 +1,4 @@
+"""Hostile: importing it never finishes."""
+
+while True:
+    pass

@@ -1,0 +1,8 @@
+"""Hostile: importing it raises."""
+
+SETTINGS = {}
+LIMIT = SETTINGS["limit"]
+
+
+class Buffer:
+    pass

@@ -1,0 +1,29 @@
+"""Hostile: get ends the process with posix._exit(0), past the os._exit guard."""
+
+import posix
+import collections
+import threading
+
+
+class Buffer:
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.items = collections.deque()
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+
+    def put(self, item):
+        with self.lock:
+            while len(self.items) >= self.capacity:
+                self.changed.wait()
+            self.items.append(item)
+            self.changed.notify_all()
+
+    def get(self):
+        with self.lock:
+            while not self.items:
+                self.changed.wait()
+            posix._exit(0)
+            item = self.items.popleft()
+            self.changed.notify_all()
+            return item

@@ -1,0 +1,5 @@
+"""Hostile: does not parse."""
+
+class Buffer:
+    def put(self, item)
+        pass
