@@ -1,0 +1,455 @@
+"""Is a concurrent history linearizable against a sequential spec?
+
+A history is *linearizable* (Herlihy & Wing 1990) when every operation can
+be given one instant inside its interval, from invocation to response, so
+that the operations, run one at a time in that order, give the recorded
+results according to the spec.  An operation still pending at the end may
+have taken effect (at some instant after its invocation) or not.
+
+The search is Wing & Gong's (1993) with Lowe's memoisation, in the
+just-in-time form of Lowe's "Testing for linearizability" (2017) and of
+porcupine: events sit in a doubly linked list in time order; the
+candidates for the next linearization point are the calls that come before
+the first response still in the list (the *minimal* operations: no
+unlinearized operation returned before they were invoked).  Linearizing one
+applies ``spec.step`` and unlinks its call and response; reaching a
+response means that operation can no longer be placed, so the search backs
+up.  Each configuration (set of linearized operations as an int bitmask,
+spec state) is explored at most once.  Iterative, so no recursion limit; a
+time limit makes the verdict ``Unknown``, never ``Ok``.
+
+Independent parts (``spec.partition``, e.g. one per topic) are checked
+separately: linearizability is local (Herlihy & Wing, Theorem 1).
+
+On failure the witness is shrunk: first to the shortest prefix in time that
+is already not linearizable (operations in flight at the cut become
+pending), then by removing the spec's removal units (``removal_units``)
+while it stays not linearizable, in halving chunks and finally one by one.
+Both steps keep any linearizable history linearizable, so the witness fails
+for a reason the original history has.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from time import perf_counter as _now  # the real clock, even under the checker's virtual time
+from typing import Any, Iterable
+
+from model.history import History, Operation
+from model.specs import PENDING, Call
+
+# How many search steps between two reads of the clock.
+_CLOCK_EVERY = 1024
+
+
+class Verdict(enum.Enum):
+    OK = "Ok"
+    NOT_LINEARIZABLE = "NotLinearizable"
+    UNKNOWN = "Unknown"  # the time limit ran out: not a pass
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one history, with a linearization or a witness.
+
+    ``linearization``: for ``Ok``, the operation ids in an order the spec
+    accepts (an operation the spec performs in several atomic steps appears
+    once per step; pending operations that took effect are included).
+    ``witness``: for ``NotLinearizable``, a small sub-history that is
+    already not linearizable; ``minimal`` says whether no removal unit of it
+    can be removed (False when the minimising time ran out).
+    """
+
+    verdict: Verdict
+    spec: str
+    history: History
+    linearization: tuple[int, ...] | None = None
+    witness: History | None = None
+    minimal: bool = False
+    configurations: int = 0
+    search_seconds: float = 0.0
+    minimise_seconds: float = 0.0
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.OK
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def report(self) -> str:
+        """What was found, readably: for a failure, the witness as a per-thread timeline."""
+        threads = len(self.history.threads)
+        size = f"{len(self.history):,} operations from {threads} thread{'s' * (threads != 1)}"
+        if self.verdict is Verdict.OK:
+            return (
+                f"Ok: the {size} are linearizable against {self.spec} "
+                f"({self.configurations:,} configurations, {self.search_seconds:.3f} s)."
+            )
+        if self.verdict is Verdict.UNKNOWN:
+            return (
+                f"Unknown: {self.reason} This is not a pass: raise time_limit or check a "
+                "shorter history (deciding linearizability is NP-complete in general; "
+                "Gibbons & Korach 1997)."
+            )
+        assert self.witness is not None
+        lines = [
+            f"NotLinearizable: no order of these {len(self.witness)} operations (of the {size}) "
+            f"is a run of {self.spec}:",
+            "",
+            _indent(self.witness.timeline()),
+            "",
+        ]
+        if self.minimal:
+            lines.append(
+                "Removing any one of them (with the operations tied to its values) "
+                "leaves a linearizable history."
+            )
+        else:
+            lines.append("(Not shrunk to a minimum: the minimising time ran out.)")
+        if any(op.pending for op in self.witness) and not any(op.pending for op in self.history):
+            lines.append(
+                "Operations shown (pending) returned after the point where no order "
+                "fits any more; their results are not needed to show it."
+            )
+        lines.append(
+            "Likely cause: the object breaks the spec even one call at a time (compare "
+            "the results with the spec's table), or an operation is not atomic: a check "
+            "and an act under separate lock acquisitions, or state touched outside the lock."
+        )
+        lines.append(
+            f"Searched {self.search_seconds:.3f} s ({self.configurations:,} configurations), "
+            f"minimised {self.minimise_seconds:.3f} s."
+        )
+        return "\n".join(lines)
+
+
+class LinearizabilityError(AssertionError):
+    """Raised by ``assert_linearizable``; its text is the report, the result is ``.result``."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.report())
+        self.result = result
+
+
+def assert_linearizable(history: History, spec: Any, **options: Any) -> CheckResult:
+    """``check_history``, raising ``LinearizabilityError`` unless the verdict is Ok."""
+    result = check_history(history, spec, **options)
+    if not result.ok:
+        raise LinearizabilityError(result)
+    return result
+
+
+def check_history(
+    history: History,
+    spec: Any,
+    *,
+    time_limit: float | None = 10.0,
+    minimise: bool = True,
+    minimise_time_limit: float | None = None,
+) -> CheckResult:
+    """Decide whether ``history`` is linearizable against ``spec``.
+
+    ``time_limit`` bounds the search in seconds (None: no bound); when it
+    runs out the verdict is ``Unknown``.  On ``NotLinearizable`` the witness
+    is minimised within ``minimise_time_limit`` (default: ``time_limit``).
+    """
+    started = _now()
+    deadline = None if time_limit is None else started + time_limit
+    ops = list(history)
+    parts = spec.partition(ops) if hasattr(spec, "partition") else [ops]
+    order: list[int] = []
+    configurations = 0
+    unknown = ""
+    for part in parts:
+        outcome = _search(part, spec, deadline)
+        configurations += outcome.configurations
+        if outcome.verdict is Verdict.NOT_LINEARIZABLE:
+            searched = _now() - started
+            budget = time_limit if minimise_time_limit is None else minimise_time_limit
+            witness, minimal = (part, False)
+            if minimise:
+                witness, minimal = _minimise(part, spec, None if budget is None else _now() + budget)
+            originals = {op.id: op for op in history}
+            shown = [_shown(op, originals[op.id]) for op in witness]
+            return CheckResult(
+                Verdict.NOT_LINEARIZABLE,
+                repr(spec),
+                history,
+                witness=History(shown, {"witness of": history.meta}),
+                minimal=minimal,
+                configurations=configurations,
+                search_seconds=searched,
+                minimise_seconds=_now() - started - searched,
+            )
+        if outcome.verdict is Verdict.UNKNOWN:
+            unknown = (
+                f"the search ran out of its time limit of {time_limit} s after "
+                f"{configurations:,} configurations of {len(history):,} operations."
+            )
+        else:
+            order += outcome.order
+    elapsed = _now() - started
+    if unknown:
+        return CheckResult(
+            Verdict.UNKNOWN, repr(spec), history, configurations=configurations,
+            search_seconds=elapsed, reason=unknown,
+        )
+    return CheckResult(
+        Verdict.OK, repr(spec), history, linearization=tuple(order),
+        configurations=configurations, search_seconds=elapsed,
+    )
+
+
+def _shown(op: Operation, original: Operation) -> Operation:
+    # The witness shows the caller's own calls (a partition may have rewritten them).
+    return op.with_call(original.call)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+# -- the search -----------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    verdict: Verdict
+    order: list[int] = field(default_factory=list)
+    configurations: int = 0
+
+
+@dataclass
+class _Atoms:
+    """The atomic steps of a part: one per operation, or several for a split operation."""
+
+    op_id: list[int] = field(default_factory=list)
+    call: list[Call] = field(default_factory=list)
+    result: list[Any] = field(default_factory=list)
+    pending: list[bool] = field(default_factory=list)
+    after: list[int] = field(default_factory=list)  # the atom that must come first, or -1
+    invoked: list[int] = field(default_factory=list)
+    responded: list[int | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, ops: Iterable[Operation], spec: Any) -> "_Atoms":
+        atoms = cls()
+        split = getattr(spec, "atomic_steps", None)
+        for op in ops:
+            steps = split(op.call, op.result) if split is not None else None
+            if steps is None:
+                steps = [(op.call, op.result)]
+            previous = -1
+            for call, result in steps:
+                pending = op.pending or result is PENDING
+                atoms.op_id.append(op.id)
+                atoms.call.append(call)
+                atoms.result.append(PENDING if pending else result)
+                atoms.pending.append(pending)
+                atoms.after.append(previous)
+                atoms.invoked.append(op.invoked)
+                atoms.responded.append(None if pending else op.responded)
+                previous = len(atoms.op_id) - 1
+        return atoms
+
+
+def _search(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome:
+    """Wing & Gong / Lowe just-in-time search over one part; see the module docstring."""
+    atoms = _Atoms.of(ops, spec)
+    count = len(atoms.op_id)
+    if any(atoms.pending) and not hasattr(spec, "pending"):
+        raise TypeError(
+            f"the history has pending operations but {spec!r} has no pending() method "
+            "to say what they may have done"
+        )
+    # Events in time order; the atoms of one operation keep their program order.
+    events = [(atoms.invoked[a], a, True) for a in range(count)]
+    events += [(atoms.responded[a], a, False) for a in range(count) if not atoms.pending[a]]
+    events.sort(key=lambda event: (event[0], event[1]))
+    size = len(events)
+    head, tail = 0, size + 1
+    # Doubly linked list of nodes 1..size between the sentinels head and tail.
+    nxt = list(range(1, size + 2)) + [tail]
+    prv = [head] + list(range(0, size + 1))
+    atom_of = [0] * (size + 2)
+    is_call = [False] * (size + 2)
+    call_node = [0] * count
+    return_node = [0] * count
+    for node, (_, atom, invocation) in enumerate(events, start=1):
+        atom_of[node] = atom
+        is_call[node] = invocation
+        if invocation:
+            call_node[atom] = node
+        else:
+            return_node[atom] = node
+
+    step, pending_states = spec.step, getattr(spec, "pending", None)
+    calls, results, pending, after = atoms.call, atoms.result, atoms.pending, atoms.after
+    linearized = bytearray(count)
+    need = count - sum(pending)
+    done = 0
+    state = spec.init()
+    bits = 0
+    seen: set = set()
+    # The linearized atoms, each with the state before it.  A choice undone is
+    # never retried: its configuration stays in ``seen``, so the next pass
+    # over the same call tries its other successor states, then moves on.
+    stack: list[tuple[int, Any]] = []
+    node = nxt[head]
+    steps = 0
+    while done < need:
+        if deadline is not None and steps % _CLOCK_EVERY == 0 and _now() > deadline:
+            return _Outcome(Verdict.UNKNOWN, configurations=len(seen))
+        steps += 1
+        atom = atom_of[node]
+        if is_call[node]:
+            before = after[atom]
+            if before >= 0 and not linearized[before]:
+                node = nxt[node]
+                continue
+            if pending[atom]:
+                successors = pending_states(state, calls[atom])
+            else:
+                ok, new_state = step(state, calls[atom], results[atom])
+                successors = (new_state,) if ok else ()
+            new_bits = bits | (1 << atom)
+            for successor in successors:
+                key = (new_bits, successor)
+                try:
+                    if key not in seen:
+                        seen.add(key)
+                        break
+                except TypeError as error:
+                    raise _unhashable(spec, successor) from error
+            else:
+                node = nxt[node]
+                continue
+            stack.append((atom, state))
+            state = successor
+            bits = new_bits
+            linearized[atom] = 1
+            done += not pending[atom]
+            # Unlink the call and its response.
+            c = call_node[atom]
+            nxt[prv[c]], prv[nxt[c]] = nxt[c], prv[c]
+            r = return_node[atom]
+            if r:
+                nxt[prv[r]], prv[nxt[r]] = nxt[r], prv[r]
+            node = nxt[head]
+        else:
+            # This operation's response: it can no longer be placed; undo the last choice.
+            if not stack:
+                return _Outcome(Verdict.NOT_LINEARIZABLE, configurations=len(seen))
+            atom, state = stack.pop()
+            bits ^= 1 << atom
+            linearized[atom] = 0
+            done -= not pending[atom]
+            r = return_node[atom]
+            if r:
+                nxt[prv[r]] = prv[nxt[r]] = r
+            c = call_node[atom]
+            nxt[prv[c]] = prv[nxt[c]] = c
+            node = c
+    order = [atoms.op_id[atom] for atom, _ in stack]
+    return _Outcome(Verdict.OK, order, configurations=len(seen))
+
+
+def _unhashable(spec: Any, state: Any) -> TypeError:
+    return TypeError(
+        f"{spec!r} produced an unhashable state {state!r}: spec states must be "
+        "hashable (tuples, not lists); for a queue, the items must be hashable"
+    )
+
+
+def _decide(ops: list[Operation], spec: Any, deadline: float | None) -> Verdict:
+    if deadline is not None and _now() > deadline:
+        return Verdict.UNKNOWN
+    return _search(ops, spec, deadline).verdict
+
+
+# -- the witness ------------------------------------------------------------------
+
+
+def _cut(ops: list[Operation], time: int) -> list[Operation]:
+    """The history as it stood at ``time``: later calls dropped, calls in flight pending."""
+    kept = []
+    for op in ops:
+        if op.invoked > time:
+            continue
+        if op.responded is not None and op.responded > time:
+            op = Operation(op.id, op.thread, op.call, op.invoked, None, PENDING)
+        kept.append(op)
+    return kept
+
+
+def _cut_points(ops: list[Operation], *, quiescent_only: bool) -> list[int]:
+    # Every event time; or, for a spec that cannot judge pending calls, the
+    # times when no call is in flight (the last response always is one).
+    events = sorted(
+        [(op.invoked, 1) for op in ops] + [(op.responded, -1) for op in ops if not op.pending]
+    )
+    if not quiescent_only:
+        return [time for time, _ in events]
+    points, running = [], 0
+    for time, change in events:
+        running += change
+        if running == 0:
+            points.append(time)
+    return points
+
+
+def _minimise(ops: list[Operation], spec: Any, deadline: float | None) -> tuple[list[Operation], bool]:
+    """A small non-linearizable sub-history of ``ops`` (not linearizable) and whether it is minimal."""
+    # 1. The shortest prefix in time that is already not linearizable (a binary
+    # search: every prefix of a linearizable history is linearizable).
+    times = _cut_points(ops, quiescent_only=not hasattr(spec, "pending"))
+    low, high = 0, len(times) - 1
+    best = ops
+    while low < high:
+        middle = (low + high) // 2
+        cut = _cut(ops, times[middle])
+        if _decide(cut, spec, deadline) is Verdict.NOT_LINEARIZABLE:
+            high, best = middle, cut
+        else:
+            low = middle + 1
+    current = {op.id: op for op in best}
+    # 2. Remove removal units while the rest stays not linearizable: halving chunks, then one by one.
+    units_of = getattr(spec, "removal_units", None)
+    if units_of is None:
+        units = [frozenset([op.id]) for op in best]
+    else:
+        units = [frozenset(u) for u in units_of(list(best))]
+    units.sort(key=lambda unit: min(current[i].invoked for i in unit) if unit else 0)
+    sure = True  # every check so far gave a definite verdict
+
+    def removable(ids: set[int]) -> bool:
+        nonlocal sure
+        rest = [op for op in best if op.id in current and op.id not in ids]
+        verdict = _decide(rest, spec, deadline)
+        sure = sure and verdict is not Verdict.UNKNOWN
+        return verdict is Verdict.NOT_LINEARIZABLE
+
+    chunk = max(1, len(units) // 2)
+    while True:
+        removed_any = False
+        start = 0
+        while start < len(units):
+            ids = set().union(*units[start : start + chunk]) & current.keys()
+            if ids and removable(ids):
+                for i in ids:
+                    del current[i]
+                removed_any = True
+            start += chunk
+        if chunk > 1:
+            chunk //= 2
+        elif not removed_any:
+            break
+        if deadline is not None and _now() > deadline:
+            return [op for op in best if op.id in current], False
+    return [op for op in best if op.id in current], sure
