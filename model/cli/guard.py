@@ -105,13 +105,27 @@ class _Sink:
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Discard what is printed through ``sys.stdout``/``sys.stderr`` inside the block."""
+    """Discard what the submission prints inside the block, through sys.stdout/stderr or fds 1, 2."""
     saved = sys.stdout, sys.stderr
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_fds = []
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            saved_fds.append((fd, os.dup(fd)))
+            os.dup2(null, fd)
+        os.close(null)
+    except OSError:  # no real fds (embedded, captured): the Python-level sink still works
+        pass
     sys.stdout = sys.stderr = _Sink()  # type: ignore[assignment]
     try:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+        for fd, copy in saved_fds:
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def exit_now(code: int) -> None:
