@@ -61,7 +61,9 @@ class CheckResult:
     once per step; pending operations that took effect are included).
     ``witness``: for ``NotLinearizable``, a small sub-history that is
     already not linearizable; ``minimal`` says whether no removal unit of it
-    can be removed (False when the minimising time ran out).
+    can be removed (False when the minimising time ran out); ``cut_at`` is
+    the event time after which the witness leaves the history out (calls
+    invoked later are dropped, calls still running are pending), or None.
     """
 
     verdict: Verdict
@@ -70,6 +72,7 @@ class CheckResult:
     linearization: tuple[int, ...] | None = None
     witness: History | None = None
     minimal: bool = False
+    cut_at: int | None = None
     configurations: int = 0
     search_seconds: float = 0.0
     minimise_seconds: float = 0.0
@@ -84,12 +87,11 @@ class CheckResult:
 
     def report(self) -> str:
         """What was found, readably: for a failure, the witness as a per-thread timeline."""
-        threads = len(self.history.threads)
-        size = f"{len(self.history):,} operations from {threads} thread{'s' * (threads != 1)}"
+        size = f"{_plural(len(self.history), 'operation')} from {_plural(len(self.history.threads), 'thread')}"
         if self.verdict is Verdict.OK:
             return (
-                f"Ok: the {size} are linearizable against {self.spec} "
-                f"({self.configurations:,} configurations, {self.search_seconds:.3f} s)."
+                f"Ok: linearizable against {self.spec}: {size} "
+                f"({_plural(self.configurations, 'configuration')}, {self.search_seconds:.3f} s)."
             )
         if self.verdict is Verdict.UNKNOWN:
             return (
@@ -99,7 +101,7 @@ class CheckResult:
             )
         assert self.witness is not None
         lines = [
-            f"NotLinearizable: no order of these {len(self.witness)} operations (of the {size}) "
+            f"NotLinearizable: no order of {_these(len(self.witness))} (of the {size}) "
             f"is a run of {self.spec}:",
             "",
             _indent(self.witness.timeline()),
@@ -112,10 +114,13 @@ class CheckResult:
             )
         else:
             lines.append("(Not shrunk to a minimum: the minimising time ran out.)")
-        if any(op.pending for op in self.witness) and not any(op.pending for op in self.history):
+        if self.cut_at is not None:
+            last = next(op for op in self.history if self.cut_at in (op.invoked, op.responded))
+            event = "returned" if last.responded == self.cut_at else "was invoked"
             lines.append(
-                "Operations shown (pending) returned after the point where no order "
-                "fits any more; their results are not needed to show it."
+                f"No order fits any more once {last.call} {last.outcome()} ({last.thread}) "
+                f"{event}: calls invoked after that are left out"
+                + (", and calls still running then are shown (pending)." if any(op.pending for op in self.witness) else ".")
             )
         lines.append(
             "Likely cause: the object breaks the spec even one call at a time (compare "
@@ -172,9 +177,9 @@ def check_history(
         if outcome.verdict is Verdict.NOT_LINEARIZABLE:
             searched = _now() - started
             budget = time_limit if minimise_time_limit is None else minimise_time_limit
-            witness, minimal = (part, False)
+            witness, minimal, cut_at = (part, False, None)
             if minimise:
-                witness, minimal = _minimise(part, spec, None if budget is None else _now() + budget)
+                witness, minimal, cut_at = _minimise(part, spec, None if budget is None else _now() + budget)
             originals = {op.id: op for op in history}
             shown = [_shown(op, originals[op.id]) for op in witness]
             return CheckResult(
@@ -183,6 +188,7 @@ def check_history(
                 history,
                 witness=History(shown, {"witness of": history.meta}),
                 minimal=minimal,
+                cut_at=cut_at,
                 configurations=configurations,
                 search_seconds=searched,
                 minimise_seconds=_now() - started - searched,
@@ -209,6 +215,14 @@ def check_history(
 def _shown(op: Operation, original: Operation) -> Operation:
     # The witness shows the caller's own calls (a partition may have rewritten them).
     return op.with_call(original.call)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _these(count: int) -> str:
+    return "this operation" if count == 1 else f"these {count} operations"
 
 
 def _indent(text: str) -> str:
@@ -318,7 +332,8 @@ def _search(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome
             else:
                 ok, new_state = step(state, calls[atom], results[atom])
                 successors = (new_state,) if ok else ()
-            new_bits = bits | (1 << atom)
+            if successors:
+                new_bits = bits | (1 << atom)
             for successor in successors:
                 key = (new_bits, successor)
                 try:
@@ -404,52 +419,105 @@ def _cut_points(ops: list[Operation], *, quiescent_only: bool) -> list[int]:
     return points
 
 
-def _minimise(ops: list[Operation], spec: Any, deadline: float | None) -> tuple[list[Operation], bool]:
-    """A small non-linearizable sub-history of ``ops`` (not linearizable) and whether it is minimal."""
-    # 1. The shortest prefix in time that is already not linearizable (a binary
-    # search: every prefix of a linearizable history is linearizable).
-    times = _cut_points(ops, quiescent_only=not hasattr(spec, "pending"))
-    low, high = 0, len(times) - 1
-    best = ops
-    while low < high:
-        middle = (low + high) // 2
-        cut = _cut(ops, times[middle])
-        if _decide(cut, spec, deadline) is Verdict.NOT_LINEARIZABLE:
-            high, best = middle, cut
-        else:
-            low = middle + 1
-    current = {op.id: op for op in best}
-    # 2. Remove removal units while the rest stays not linearizable: halving chunks, then one by one.
-    units_of = getattr(spec, "removal_units", None)
-    if units_of is None:
-        units = [frozenset([op.id]) for op in best]
-    else:
-        units = [frozenset(u) for u in units_of(list(best))]
-    units.sort(key=lambda unit: min(current[i].invoked for i in unit) if unit else 0)
-    sure = True  # every check so far gave a definite verdict
+def _minimise(
+    ops: list[Operation], spec: Any, deadline: float | None
+) -> tuple[list[Operation], bool, int | None]:
+    """A small sub-history of ``ops`` that is not linearizable, whether it is
+    minimal, and the time of the prefix cut (None when the witness is not cut).
 
-    def removable(ids: set[int]) -> bool:
-        nonlocal sure
-        rest = [op for op in best if op.id in current and op.id not in ids]
-        verdict = _decide(rest, spec, deadline)
-        sure = sure and verdict is not Verdict.UNKNOWN
+    Each check of a history that fails costs about as much as its length
+    (the search must refute every order), while one that passes is mostly
+    greedy; so the big steps probe small histories first.
+    """
+    shrinker = _Shrinker(spec, deadline)
+    # 1. Keep only the removal units that end last: as few as still fail
+    # (1, 2, 4, ... of them, then a binary search).
+    current = shrinker.keep_last_units(ops)
+    # 2. The shortest prefix in time that still fails (every prefix of a
+    # linearizable history is linearizable); calls in flight become pending.
+    current = shrinker.shortest_failing_prefix(current)
+    # 3. Remove units while it still fails: halving chunks, then one by one.
+    current = shrinker.remove_units(current)
+    return current, shrinker.sure and not shrinker.out_of_time(), shrinker.cut_at
+
+
+class _Shrinker:
+    """The steps of ``_minimise``; ``sure`` stays True while every check gave a definite verdict."""
+
+    def __init__(self, spec: Any, deadline: float | None) -> None:
+        self.spec = spec
+        self.deadline = deadline
+        self.sure = True
+        self.cut_at: int | None = None
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and _now() > self.deadline
+
+    def fails(self, ops: list[Operation]) -> bool:
+        verdict = _decide(ops, self.spec, self.deadline)
+        self.sure = self.sure and verdict is not Verdict.UNKNOWN
         return verdict is Verdict.NOT_LINEARIZABLE
 
-    chunk = max(1, len(units) // 2)
-    while True:
-        removed_any = False
-        start = 0
-        while start < len(units):
-            ids = set().union(*units[start : start + chunk]) & current.keys()
-            if ids and removable(ids):
-                for i in ids:
-                    del current[i]
-                removed_any = True
-            start += chunk
-        if chunk > 1:
-            chunk //= 2
-        elif not removed_any:
-            break
-        if deadline is not None and _now() > deadline:
-            return [op for op in best if op.id in current], False
-    return [op for op in best if op.id in current], sure
+    def units(self, ops: list[Operation]) -> list[frozenset[int]]:
+        units_of = getattr(self.spec, "removal_units", None)
+        if units_of is None:
+            return [frozenset([op.id]) for op in ops]
+        present = {op.id for op in ops}
+        return [u for u in (frozenset(u) & present for u in units_of(list(ops))) if u]
+
+    def keep_last_units(self, ops: list[Operation]) -> list[Operation]:
+        end = {op.id: (_INFINITY if op.pending else op.responded) for op in ops}
+        units = sorted(self.units(ops), key=lambda unit: max(end[i] for i in unit))
+
+        def without_all_but(last: int) -> list[Operation]:
+            gone = set().union(*units[: len(units) - last])
+            return [op for op in ops if op.id not in gone]
+
+        last = 1
+        while last < len(units) and not self.fails(without_all_but(last)):
+            last *= 2
+        if last >= len(units):
+            return ops
+        low, high = last // 2 + 1, last  # without_all_but(high) fails
+        while low < high:
+            middle = (low + high) // 2
+            if self.fails(without_all_but(middle)):
+                high = middle
+            else:
+                low = middle + 1
+        return without_all_but(high)
+
+    def shortest_failing_prefix(self, ops: list[Operation]) -> list[Operation]:
+        times = _cut_points(ops, quiescent_only=not hasattr(self.spec, "pending"))
+        low, high = 0, len(times) - 1
+        best = ops
+        while low < high:
+            middle = (low + high) // 2
+            cut = _cut(ops, times[middle])
+            if self.fails(cut):
+                high, best = middle, cut
+                self.cut_at = times[middle]
+            else:
+                low = middle + 1
+        return best
+
+    def remove_units(self, ops: list[Operation]) -> list[Operation]:
+        current = {op.id for op in ops}
+        first = {op.id: op.invoked for op in ops}
+        units = sorted(self.units(ops), key=lambda unit: min(first[i] for i in unit))
+        chunk = max(1, len(units) // 2)
+        while not self.out_of_time():
+            removed_any = False
+            for start in range(0, len(units), chunk):
+                ids = set().union(*units[start : start + chunk]) & current
+                if ids and self.fails([op for op in ops if op.id in current - ids]):
+                    current -= ids
+                    removed_any = True
+            if chunk > 1:
+                chunk //= 2
+            elif not removed_any:
+                break
+        return [op for op in ops if op.id in current]
+
+
+_INFINITY = float("inf")

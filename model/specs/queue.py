@@ -46,6 +46,11 @@ _PUTS = ("put", "put_nowait")
 _GETS = ("get", "get_nowait")
 _NAMES = _SIZE + _PUTS + _GETS + ("get_many", "put_many", "close")
 
+# How many positional arguments a call can have with nothing optional given:
+# such calls have no argument that can be wrong (the fast path of ``step``).
+_ARGUMENT_ERRORS = ("TypeError", "ValueError")
+_PLAIN = {"put": 1, "put_nowait": 1, "get": 0, "get_nowait": 0, "qsize": 0, "__len__": 0, "close": 0}
+
 # Where each call takes its timeout positionally (BoundedQueue's signatures).
 _TIMEOUT_AT = {"put": 1, "get": 0, "get_many": 1, "put_many": 1}
 
@@ -71,34 +76,41 @@ class QueueSpec:
     def step(self, state: State, call: Call, result: Any) -> tuple[bool, State]:
         """May ``call`` return ``result`` in ``state``? Returns (ok, next state)."""
         items, closed = state
-        name = _check_name(call)
-        error = _argument_error(call)
-        if error or raised(result, "TypeError", "ValueError"):
-            return raised(result, error or "-"), state
-        if name in _SIZE:
-            return type(result) is int and result == len(items), state
-        if name == "close":
-            return result is None, (items, True)
-        if name in _PUTS:
+        name, args, kwargs = call
+        if kwargs or len(args) > _PLAIN.get(name, -1):  # arguments that can be wrong
+            _check_name(call)
+            error = _argument_error(call)
+            if error or raised(result, "TypeError", "ValueError"):
+                return raised(result, error or "-"), state
+        elif isinstance(result, Raised) and result.type in _ARGUMENT_ERRORS:
+            return False, state
+        if name in _GETS:
+            if items:
+                return not isinstance(result, Raised) and result == items[0], (items[1:], closed)
+        elif name in _PUTS:
             if closed:
                 return raised(result, "Closed"), state
             if self._full(items):
                 return raised(result, "Full") and _may_give_up(call), state
             return result is None, (self._insert(items, _arg(call, 0, "item")), False)
-        if name == "put_many":  # reached only when atomic_steps cannot split it
+        elif name in _SIZE:
+            return type(result) is int and result == len(items), state
+        elif name == "close":
+            return result is None, (items, True)
+        elif name == "put_many":  # reached only when atomic_steps cannot split it
             empty = not _batch(call)
             if closed:
                 return empty and raised(result, "Closed"), state
             return empty and type(result) is int and result == 0, state
-        if not items:  # get, get_nowait, get_many
-            if closed:
-                return raised(result, "Closed"), state
-            return raised(result, "Empty") and _may_give_up(call), state
-        if name in _GETS:
-            return _same(result, items[0]), (items[1:], closed)
-        count = min(_arg(call, 0, "max_items"), len(items))
-        ok = isinstance(result, (list, tuple)) and _same(tuple(result), items[:count])
-        return ok, (items[count:], closed)
+        elif name == "get_many":
+            if items:
+                count = min(_arg(call, 0, "max_items"), len(items))
+                ok = isinstance(result, (list, tuple)) and _same(tuple(result), items[:count])
+                return ok, (items[count:], closed)
+        # A get or get_many from an empty queue.
+        if closed:
+            return raised(result, "Closed"), state
+        return raised(result, "Empty") and _may_give_up(call), state
 
     def atomic_steps(self, call: Call, result: Any) -> list[tuple[Call, Any]] | None:
         """A put_many is a put of each item in order (other puts may land between).

@@ -314,7 +314,7 @@ def test_a_get_in_flight_at_the_cut_stays_pending_in_the_witness():
         "put(1) -> None", "put(2) -> None", "get() pending", "get() -> 2", "get() -> 1",
     ]
     assert_minimal(result, QueueSpec())
-    assert "Operations shown (pending) returned after the point" in result.report()
+    assert "once get() -> 1 (B) returned: calls invoked after that are left out, and calls still running then are shown (pending)." in result.report()
 
 
 def test_cut_keeps_what_was_invoked_and_makes_calls_in_flight_pending():
@@ -381,7 +381,7 @@ def test_assert_linearizable_returns_the_result_or_raises_with_the_report():
 
 def test_the_ok_report_gives_the_size_and_the_search_cost():
     report = check_history(H([("A", "put", (1,), None, 0, 1)]), QueueSpec()).report()
-    assert report.startswith("Ok: the 1 operations from 1 thread are linearizable against QueueSpec(capacity=None)")
+    assert report.startswith("Ok: linearizable against QueueSpec(capacity=None): 1 operation from 1 thread (1 configuration, ")
 
 
 def test_unhashable_states_are_explained():

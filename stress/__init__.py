@@ -1,0 +1,1 @@
+"""Long real-thread harnesses and benchmarks; run each as python -m stress.<name>."""
