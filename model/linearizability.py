@@ -100,20 +100,21 @@ class CheckResult:
                 "Gibbons & Korach 1997)."
             )
         assert self.witness is not None
-        lines = [
-            f"NotLinearizable: no order of {_these(len(self.witness))} (of the {size}) "
-            f"is a run of {self.spec}:",
-            "",
-            _indent(self.witness.timeline()),
-            "",
-        ]
-        if self.minimal:
+        if len(self.witness) == 1:
+            head = f"NotLinearizable: this operation (of the {size}) fits no run of {self.spec}:"
+        else:
+            head = (
+                f"NotLinearizable: no order of these {len(self.witness)} operations "
+                f"(of the {size}) is a run of {self.spec}:"
+            )
+        lines = [head, "", _indent(self.witness.timeline(width=60)), ""]
+        if not self.minimal:
+            lines.append("(Not shrunk to a minimum: the minimising time ran out.)")
+        elif len(self.witness) > 1:
             lines.append(
                 "Removing any one of them (with the operations tied to its values) "
                 "leaves a linearizable history."
             )
-        else:
-            lines.append("(Not shrunk to a minimum: the minimising time ran out.)")
         if self.cut_at is not None:
             last = next(op for op in self.history if self.cut_at in (op.invoked, op.responded))
             event = "returned" if last.responded == self.cut_at else "was invoked"
@@ -219,10 +220,6 @@ def _shown(op: Operation, original: Operation) -> Operation:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def _these(count: int) -> str:
-    return "this operation" if count == 1 else f"these {count} operations"
 
 
 def _indent(text: str) -> str:
