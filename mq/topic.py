@@ -1,0 +1,319 @@
+"""Topic: fans each published message out to every subscription group, all or nothing.
+
+A topic owns its subscription groups (created on the first subscribe to a
+name; ``None`` names the default group) and its dead-letter queue.  A group
+only receives messages published after it was created; a message published
+while the topic has no group is counted as ``unrouted``.
+
+**Backpressure, all or nothing.**  ``capacity`` bounds every group's
+``ready + in flight``.  `Topic.publish` holds the topic's lock while it
+checks that *every* group has room and then pushes the message into every
+group; only publishers add to a group, and they are serialised by this lock,
+so room seen under it stays room until the pushes are done.  When some group
+is full the publisher waits on the topic's ``room`` condition (releasing the
+lock) and re-checks every group when woken; on timeout it raises `Full` and
+the message is in no group.  A publisher never holds one group's lock while
+it waits for another.
+
+**Waking publishers without the topic's lock.**  A consumer frees a slot
+under its group's lock (ack, dead letter, expiry) and, after releasing it,
+reads ``topic.waiting``; if non-zero it takes the topic's lock and notifies
+``room``.  The read needs no lock because a waiting publisher increments
+``waiting`` (under the topic's lock) *before* it checks the groups: either
+its check sees the freed slot, or the consumer's later read sees
+``waiting > 0`` and then blocks on the topic's lock until the publisher is
+inside ``wait`` - so the notify cannot be lost.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mq.delivery import Delivery, Group
+from mq.errors import Closed, Full, UnknownTopic
+from mq.message import published
+from mq.queue import BoundedQueue
+from mq.stats import TopicStats
+
+
+class TopicState(enum.Enum):
+    """Whether a topic accepts publishes."""
+
+    OPEN = "open"
+    DELETED = "deleted"
+    SHUT_DOWN = "shut down"
+
+
+class Topic:
+    """Internal: one topic of a `Broker`; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        capacity: int | None,
+        ttl: float | None,
+        max_deliveries: int | None,
+        ack_timeout: float | None,
+        clock: Callable[[], float] | None,
+        ids: itertools.count,
+    ) -> None:
+        self.name = name
+        self.capacity = capacity
+        self.ttl = ttl
+        self.max_deliveries = max_deliveries
+        self.ack_timeout = ack_timeout
+        self._clock = clock  # None: time.monotonic(), looked up at each call
+        self._ids = ids
+        self.dead_letters = BoundedQueue()
+        # Invariant (under _lock): every published message went into every
+        # group of _groups at that moment, or into none (publish checks room
+        # in all of them first, and only publishers - serialised by this
+        # lock - add to a group); _group_list is _groups' values in creation
+        # order (a tuple, replaced, never mutated); waiting counts publishers
+        # inside _wait_for_room; _state only moves away from OPEN.
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # a group freed a slot, or the topic closed
+        self._groups: dict[str | None, Group] = {}
+        self._group_list: tuple[Group, ...] = ()
+        self.waiting = 0
+        self._state = TopicState.OPEN
+        self._published = 0
+        self._unrouted = 0
+        self._publish_waits = 0
+
+    # -- publishing -----------------------------------------------------------
+
+    def publish(
+        self,
+        payload: Any,
+        headers: Mapping[str, Any],
+        priority: float,
+        ttl: float | None,
+        timeout: float | None,
+    ) -> int:
+        """Fan a new message out to every group, all or nothing; returns its id.
+
+        Arguments are already checked.  Raises `Full` when ``timeout`` passes
+        with some group still full (the message is then in no group), and
+        `Closed` / `UnknownTopic` when the topic is shut down / deleted.
+        """
+        with self._lock:
+            if self._state is not TopicState.OPEN:
+                raise self._closed_error()
+            groups = self._group_list
+            capacity = self.capacity
+            if capacity is not None:
+                for group in groups:
+                    # Lock-free read of the group's occupancy.  Under our lock it can
+                    # only fall (only publishers add, and they hold our lock), so "room"
+                    # stays true; "full" may be stale and is re-checked under the
+                    # group's lock in _wait_for_room.
+                    if group._occupied >= capacity:
+                        groups = self._wait_for_room(timeout)
+                        break
+            clock = self._clock
+            message = published(
+                next(self._ids),
+                self.name,
+                payload,
+                headers,
+                priority,
+                self.ttl if ttl is None else ttl,
+                time.monotonic() if clock is None else clock(),
+            )
+            for group in groups:
+                group.push(message)
+            if not groups:
+                self._unrouted += 1
+            self._published += 1
+            return message.id  # type: ignore[return-value]
+
+    def _wait_for_room(self, timeout: float | None) -> tuple[Group, ...]:
+        # Caller holds _lock and saw a full group.  Announce (waiting += 1),
+        # then re-check every group before each wait.  Returns the groups, all
+        # with room; raises Full on timeout, or the closed error.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._publish_waits += 1
+        self.waiting += 1
+        try:
+            while True:
+                groups = self._group_list
+                full = next((group for group in groups if not group.has_room()), None)
+                if full is None:
+                    return groups
+                if deadline is None:
+                    self._room.wait()
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        ready, in_flight = full.occupancy()
+                        raise Full(
+                            f"publish to topic {self.name!r} timed out after {timeout} s: group "
+                            f"{full.display_name} is full ({ready} ready + {in_flight} in flight = "
+                            f"capacity {self.capacity}); the message went to no group"
+                        )
+                    self._room.wait(remaining)
+                if self._state is not TopicState.OPEN:
+                    raise self._closed_error()
+        finally:
+            self.waiting -= 1
+
+    def wake_publishers(self, count: int) -> None:
+        """``count`` slots were freed: wake up to ``count`` waiting publishers.
+
+        Called by a group *after* releasing its lock (the topic's lock comes
+        first in the lock order).  Each freed slot wakes one publisher; all
+        publishers of a topic wait for the same predicate, so a woken one
+        that finds no room leaves the slot for the next notify.
+        """
+        with self._lock:
+            if self.waiting:
+                self._room.notify(count)
+
+    def _closed_error(self) -> Exception:
+        if self._state is TopicState.DELETED:
+            return UnknownTopic(f"topic {self.name!r} was deleted")
+        return Closed(f"topic {self.name!r} is closed: the broker is shutting down")
+
+    # -- subscribing ----------------------------------------------------------
+
+    def subscribe(self, group: str | None) -> Subscription:
+        """A new `Subscription` to ``group``, creating the group on first use."""
+        with self._lock:
+            if self._state is not TopicState.OPEN:
+                raise self._closed_error()
+            target = self._groups.get(group)
+            if target is None:
+                target = Group(
+                    self,
+                    group,
+                    capacity=self.capacity,
+                    max_deliveries=self.max_deliveries,
+                    ack_timeout=self.ack_timeout,
+                    clock=self._clock,
+                    dead_letters=self.dead_letters,
+                )
+                self._groups[group] = target
+                self._group_list = self._group_list + (target,)
+            target.attach()
+            return Subscription(target)
+
+    # -- closing --------------------------------------------------------------
+
+    def stop_publishing(self, state: TopicState) -> None:
+        """Refuse publishes and subscribes from now on; wake blocked publishers. Idempotent."""
+        assert state is not TopicState.OPEN
+        with self._lock:
+            if self._state is TopicState.OPEN:
+                self._state = state
+                self._room.notify_all()
+
+    def wait_drained(self, deadline: float | None) -> bool:
+        """`Group.wait_idle` for every group, one ``time.monotonic()`` deadline; True if all are empty."""
+        drained = True
+        for group in self.groups():
+            drained = group.wait_idle(deadline) and drained
+        return drained
+
+    def close_groups(self) -> int:
+        """Close every group (discarding what is left) and the dead-letter queue; returns the number discarded."""
+        discarded = sum(group.close() for group in self.groups())
+        self.dead_letters.close()
+        return discarded
+
+    # -- maintenance and stats ------------------------------------------------
+
+    def groups(self) -> tuple[Group, ...]:
+        """The groups, in creation order."""
+        with self._lock:
+            return self._group_list
+
+    def reap(self, now: float) -> int:
+        """`Group.reap` for every group, then wake publishers for the freed slots; returns the number freed."""
+        freed = sum(group.reap(now) for group in self.groups())
+        if freed and self.waiting:
+            self.wake_publishers(freed)
+        return freed
+
+    def snapshot(self) -> TopicStats:
+        """A `TopicStats`: the topic's counters together, then each group's consistent snapshot."""
+        with self._lock:
+            published_count = self._published
+            unrouted = self._unrouted
+            waits = self._publish_waits
+            state = self._state
+            groups = self._group_list
+        return TopicStats(
+            topic=self.name,
+            published=published_count,
+            unrouted=unrouted,
+            publish_waits=waits,
+            dead_letters=len(self.dead_letters),
+            capacity=self.capacity,
+            closed=state is not TopicState.OPEN,
+            groups=tuple(group.snapshot() for group in groups),
+        )
+
+
+class Subscription:
+    """A consumer's handle on one subscription group of a topic.
+
+    Several subscriptions to the same group compete: each message goes to
+    exactly one of them.  ``close()`` detaches this handle only: a get
+    blocked on it raises `Closed`; deliveries it handed out can still be
+    acked.
+    """
+
+    __slots__ = ("_group", "_closed")
+
+    def __init__(self, group: Group) -> None:
+        self._group = group
+        self._closed = False  # guarded by the group's lock
+
+    @property
+    def topic(self) -> str:
+        """The topic's name."""
+        return self._group.topic.name
+
+    @property
+    def group(self) -> str | None:
+        """The group's name (None for the default group)."""
+        return self._group.name
+
+    @property
+    def closed(self) -> bool:
+        """True once this subscription was closed."""
+        return self._closed
+
+    def get(self, timeout: float | None = None) -> Delivery:
+        """The next message of the group as a `Delivery`, waiting while there is none.
+
+        Raises `Empty` when ``timeout`` seconds pass (0: do not wait), and
+        `Closed` when this subscription or its group is closed.
+        """
+        return self._group.get(self, timeout)
+
+    def get_nowait(self) -> Delivery:
+        """``get(timeout=0)``."""
+        return self._group.get(self, 0)
+
+    def close(self) -> None:
+        """Detach this handle; a blocked get on it raises `Closed`. Idempotent."""
+        self._group.detach(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Subscription topic={self.topic!r} group={self._group.display_name}{state}>"
+
