@@ -221,22 +221,19 @@ class History:
 
     # -- JSON -------------------------------------------------------------------
 
-    def to_json(self, *, indent: int | None = None) -> str:
+    def to_json(self) -> str:
         """JSON text that ``History.from_json`` reads back to an equal history.
 
-        Values are JSON values, with tuples, mappings, sets, non-finite floats
-        and exceptions tagged; any other object becomes a ``Record`` of its
-        class name and public fields (equal to its own round trip, not to the
-        original object).
+        One operation per line.  Values are JSON values; tuples, sets,
+        non-finite floats, exceptions and mappings with keys other than
+        strings are tagged objects (``{"$tuple": [...]}``); any other object
+        becomes a ``Record`` of its class name and public fields (equal to
+        its own round trip, not to the original object).
         """
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "meta": _encode(self.meta),
-                "operations": [_encode_op(op) for op in self.operations],
-            },
-            indent=indent,
-        )
+        head = json.dumps({"format": FORMAT, "meta": _encode(self.meta)})
+        rows = ",\n".join(json.dumps(_encode_op(op)) for op in self.operations)
+        return f'{head[:-1]},\n"operations": [\n{rows}\n]}}'
+
 
     @classmethod
     def from_json(cls, text: str) -> "History":
@@ -246,7 +243,7 @@ class History:
         return cls((_decode_op(row) for row in data["operations"]), _decode(data.get("meta", {})))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json(indent=1) + "\n")
+        Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> "History":
@@ -485,36 +482,45 @@ def _fields_of(value: Any) -> list[tuple[str, Any]] | None:
     return fields or None
 
 
+# Values JSON cannot hold are objects with one "$" key naming their kind:
+# {"$tuple": [...]}, {"$float": "nan"}, {"$frozenset": [...]}, {"$dict": [[k, v], ...]}
+# (a mapping with keys that are not plain strings), {"$raised": "Full",
+# "message": ..., "attrs": {...}}, {"$pending": true}, {"$object": "Job",
+# "fields": {...}, "repr": ...}.  Mappings with plain string keys stay objects.
+
+
 def _encode(value: Any) -> Any:
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
-        return value if math.isfinite(value) else {"float": repr(value)}
+        return value if math.isfinite(value) else {"$float": repr(value)}
     if type(value) is list:
         return [_encode(v) for v in value]
     if type(value) is tuple:
-        return {"tuple": [_encode(v) for v in value]}
+        return {"$tuple": [_encode(v) for v in value]}
     if isinstance(value, Raised):
-        return {
-            "raised": value.type,
-            "message": value.message,
-            "attrs": [[k, _encode(v)] for k, v in value.attrs],
-        }
+        return {"$raised": value.type, "message": value.message, "attrs": _encode_fields(value.attrs)}
     if value is PENDING:
-        return {"pending": True}
+        return {"$pending": True}
     if isinstance(value, (set, frozenset)):
-        return {"frozenset": sorted((_encode(v) for v in value), key=json.dumps)}
+        return {"$frozenset": sorted((_encode(v) for v in value), key=json.dumps)}
     if isinstance(value, Mapping):
-        return {"dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
+        if all(type(k) is str and not k.startswith("$") for k in value):
+            return {k: _encode(v) for k, v in value.items()}
+        return {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if isinstance(value, Record):
         name, fields, text = value.type, value.fields, value.text
     else:
         name, fields = type(value).__qualname__, _fields_of(value)
         text = repr(value) if fields is None else None
-    encoded: dict[str, Any] = {"object": name, "fields": [[k, _encode(v)] for k, v in fields or ()]}
+    encoded: dict[str, Any] = {"$object": name, "fields": _encode_fields(fields or ())}
     if text is not None:
         encoded["repr"] = text
     return encoded
+
+
+def _encode_fields(fields: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    return {name: _encode(value) for name, value in fields}
 
 
 def _decode(value: Any) -> Any:
@@ -522,22 +528,26 @@ def _decode(value: Any) -> Any:
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
         return value
-    if "tuple" in value:
-        return tuple(_decode(v) for v in value["tuple"])
-    if "float" in value:
-        return float(value["float"])
-    if "raised" in value:
-        attrs = tuple((k, _decode(v)) for k, v in value.get("attrs", []))
-        return Raised(value["raised"], value.get("message", ""), attrs)
-    if "pending" in value:
+    kind = next((key for key in value if key.startswith("$")), None)
+    if kind is None:
+        return {k: _decode(v) for k, v in value.items()}
+    body = value[kind]
+    if kind == "$tuple":
+        return tuple(_decode(v) for v in body)
+    if kind == "$float":
+        return float(body)
+    if kind == "$raised":
+        attrs = tuple((k, _decode(v)) for k, v in value.get("attrs", {}).items())
+        return Raised(body, value.get("message", ""), attrs)
+    if kind == "$pending":
         return PENDING
-    if "frozenset" in value:
-        return frozenset(_decode(v) for v in value["frozenset"])
-    if "dict" in value:
-        return {_decode(k): _decode(v) for k, v in value["dict"]}
-    if "object" in value:
-        fields = ((k, _decode(v)) for k, v in value.get("fields", ()))
-        return Record(value["object"], fields, value.get("repr"))
+    if kind == "$frozenset":
+        return frozenset(_decode(v) for v in body)
+    if kind == "$dict":
+        return {_decode(k): _decode(v) for k, v in body}
+    if kind == "$object":
+        fields = ((k, _decode(v)) for k, v in value.get("fields", {}).items())
+        return Record(body, fields, value.get("repr"))
     raise ValueError(f"unknown tagged value in history JSON: {value!r}")
 
 

@@ -163,7 +163,7 @@ class Opaque:
 def test_json_round_trip_keeps_values_exceptions_and_pending_operations():
     values = [
         None, True, 3, "s", 1.5, float("inf"), (1, (2, "x")), [1, [2]],
-        {"a": (1,), 2: "b"}, frozenset({1, 2}), Raised("Full", "m", (("accepted", 2),)),
+        {"a": (1,), 2: "b"}, {"plain": [1]}, {"$looks_tagged": 1}, frozenset({1, 2}), Raised("Full", "m", (("accepted", 2),)),
     ]
     recorder = Recorder(thread_name=lambda: "T")
     for value in values:
@@ -179,6 +179,7 @@ def test_json_round_trip_keeps_values_exceptions_and_pending_operations():
     assert back[4].call.kwargs == {"key": 1.5}
     nan = History.from_json(History.from_rows([("T", "f", (float("nan"),), None, 0, 1)]).to_json())
     assert math.isnan(nan[0].call.args[0])
+    assert History.from_json(History([]).to_json()) == History([])
 
 
 def test_objects_come_back_as_records_with_their_public_fields(tmp_path):
@@ -212,7 +213,7 @@ def test_a_file_that_is_not_a_history_is_refused():
         History.from_json('{"format": "something-else"}')
     with pytest.raises(ValueError, match="unknown tagged value"):
         History.from_json('{"format": "mq-history/1", "operations": '
-                          '[{"id": 0, "thread": "T", "name": "f", "args": [{"weird": 1}], '
+                          '[{"id": 0, "thread": "T", "name": "f", "args": [{"$weird": 1}], '
                           '"invoked": 0, "responded": 1, "result": null}]}')
 
 
