@@ -1,0 +1,311 @@
+"""Happens-before and race detection along one schedule, for exhaustive search.
+
+Dynamic partial-order reduction (Flanagan & Godefroid, POPL 2005) needs, after
+every step of the current schedule, the races between the operation a thread
+is about to perform and the steps already taken: a step ``i`` of thread ``v``
+races with thread ``p``'s pending operation ``o`` when the two are dependent
+(``base.dependent``) and step ``i`` does not happen before ``p`` (vector
+clocks).  For each race the strategy adds ``p`` to the backtrack set of the
+state before step ``i`` (``RaceTracker`` only reports races; what to do with
+them, including the preemption-bound compensation, is the strategy's job).
+
+The strategy sees only what ``Point`` shows: the enabled threads and their
+next operations.  A thread that blocks right after its own step shows its next
+operation only when it becomes enabled again; until then it is *invisible*.
+Flanagan & Godefroid check every thread, disabled ones included, at every
+state, so when an invisible thread reappears its operation is checked
+retroactively against every step taken while it was invisible, and against
+the last dependent step of each other thread before that.  A thread that is
+disabled with a known operation (another thread's step disabled it) is
+checked online like an enabled one.
+
+Which races get reported is the union, over every state of the schedule, of
+the per-thread last dependent step of each other thread (``max`` over each
+thread ``v`` rather than over all threads, as Coons, Musuvathi & McKinley's
+bounded POR requires):
+
+* when thread ``p`` gets a new pending operation (``visible``): for each other
+  thread ``v``, the last step of ``v`` dependent with it, unless it happens
+  before ``p``; plus every dependent step taken while ``p`` was invisible;
+* when a step executes (``execute``): every other thread whose known pending
+  operation is dependent with it.
+
+Happens-before is the transitive closure of program order and dependence,
+tracked with one vector clock per thread; a started thread inherits the clock
+of the step that started it (the thread that ran the step before it first
+became visible).  Per object the tracker keeps the clock of its last
+modifying step and the join of the read-only steps since, which is all the
+dependence order needs: modifying steps on one object are totally ordered.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from model.explore.base import WILDCARD, Op, dependent
+
+Clock = list[int]
+
+
+def _join(a: Clock, b: Clock) -> Clock:
+    """A fresh clock, the component-wise maximum of ``a`` and ``b``."""
+    la, lb = len(a), len(b)
+    if la == lb:
+        return list(map(max, a, b))
+    if la < lb:
+        a, b, la, lb = b, a, lb, la
+    joined = list(map(max, a[:lb], b))
+    joined.extend(a[lb:])
+    return joined
+
+
+class RaceTracker:
+    """Vector clocks and races of the current schedule; reset for each schedule.
+
+    ``on_race(step, tid, op, k)`` is called for each race between step
+    ``step`` and thread ``tid``'s pending operation ``op`` at the state before
+    step ``k``, only while ``checking`` is True (the
+    strategy turns it off while it replays a prefix whose races were already
+    reported when the prefix was first explored).  Races may be reported more
+    than once.
+    """
+
+    __slots__ = (
+        "checking",
+        "_on_race",
+        "_tid",
+        "_lidx",
+        "_op",
+        "_eclock",
+        "_clock",
+        "_count",
+        "_last_step",
+        "_pending",
+        "_hist",
+        "_wild",
+        "_w",
+        "_r",
+        "_wild_clock",
+        "_wild_step",
+        "_all",
+        "_dependent",
+    )
+
+    def __init__(self, on_race: Callable[[int, int, Op, int], None]) -> None:
+        self._on_race = on_race
+        # Looked up through the module so a test can break it deliberately.
+        self._dependent = dependent
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the schedule; the next step is step 0."""
+        self.checking = True
+        self._tid: list[int] = []  # per step: the thread that took it
+        self._lidx: list[int] = []  # per step: its position in its thread, from 1
+        self._op: list[Op] = []  # per step: the operation performed
+        self._eclock: list[Clock] = []  # per step: its vector clock
+        self._clock: dict[int, Clock] = {}  # per thread: clock of its last step
+        self._count: dict[int, int] = {}  # per thread: steps taken
+        self._last_step: dict[int, int] = {}  # per thread: its last step (or creation - 1)
+        self._pending: dict[int, Op] = {}  # per thread: next operation, when known
+        self._hist: dict[int, list[int]] = {}  # per object: steps touching it
+        self._wild: list[int] = []  # steps with a WILDCARD operation
+        self._w: dict[int, tuple[Clock, int]] = {}  # per object: last modifying step
+        self._r: dict[int, tuple[Clock, int]] = {}  # per object: reads since it
+        self._wild_clock: Clock = []
+        self._wild_step = -1
+        self._all: Clock = []  # join of every step's clock
+
+    # -- what the strategy reports ------------------------------------------
+
+    def visible(self, k: int, enabled: Sequence[int], ops: Sequence[Op]) -> None:
+        """At the state before step ``k``: thread ``enabled[j]`` will perform ``ops[j]``."""
+        pending = self._pending
+        for t, o in zip(enabled, ops):
+            if t not in self._count:
+                self._start(t, k)
+            if pending.get(t) != o:
+                pending[t] = o
+                if self.checking:
+                    self._scan(t, o, self._last_step[t] + 1, k)
+
+    def execute(self, k: int, c: int, o: Op) -> None:
+        """Step ``k``: thread ``c`` performs ``o`` (its pending operation)."""
+        pending = self._pending
+        races = ()
+        if self.checking:
+            dep = self._dependent
+            races = [(p, po) for p, po in pending.items() if p != c and dep(po, o)]
+        pending.pop(c, None)
+        if c not in self._count:  # defensive: a thread never shown by visible()
+            self._start(c, k)
+        n = self._count[c] + 1
+        self._count[c] = n
+        clock = self._clock_of_step(k, c, o, n)
+        self._clock[c] = clock
+        self._all = _join(self._all, clock)
+        self._tid.append(c)
+        self._lidx.append(n)
+        self._op.append(o)
+        self._eclock.append(clock)
+        self._last_step[c] = k
+        for p, po in races:
+            self._on_race(k, p, po, k + 1)
+
+    def invisible(self, enabled: Sequence[int]) -> set[int]:
+        """Threads that ran, are not enabled now, and whose next operation is unknown.
+
+        They are blocked, or finished: the protocol does not tell which.
+        """
+        pending = self._pending
+        return {
+            t for t in self._count if t not in pending and t not in enabled and self._count[t]
+        }
+
+    def reveal(self, t: int, o: Op, k: int) -> None:
+        """Thread t, invisible at the state before step k, turned out to be about to do o.
+
+        Reports the races Flanagan & Godefroid's check at that state would have
+        found; used when the schedule after step k is not tracked.
+        """
+        if self.checking:
+            self._scan(t, o, self._last_step[t] + 1, k)
+
+    def initials(self, i: int, p: int, o: Op, k: int, covered) -> list[int] | None:
+        """Threads that can begin the reversal of a race, or None if one is ``covered``.
+
+        The race is between step i and thread p's operation o, pending at the
+        state before step k.  The reversal is the sequence v of the steps
+        after i that do not happen after it, followed by o; its *initials* are
+        the threads whose first step in v has no predecessor in v (Abdulla,
+        Aronis, Jonsson & Sagonas, "Optimal dynamic partial order reduction",
+        POPL 2014: source sets).  Exploring any one of them at the state before
+        step i covers the reversal; if one is already explored or scheduled
+        there (``covered``), nothing needs adding.  p comes first when it is
+        an initial.
+        """
+        ti, li = self._tid[i], self._lidx[i]
+        eclock, tids, lidx, ops = self._eclock, self._tid, self._lidx, self._op
+        dep = self._dependent
+        first: dict[int, int] = {}  # thread -> position of its first step in v
+        found: list[int] = []
+        o_has_pred = False
+        for j in range(i + 1, k):
+            cj = eclock[j]
+            if ti < len(cj) and cj[ti] >= li:
+                continue  # happens after step i: not part of the reversal
+            q = tids[j]
+            if not o_has_pred and q != p and dep(o, ops[j]):
+                o_has_pred = True
+            if q in first:
+                continue
+            has_pred = False
+            for u, lu in first.items():
+                if u < len(cj) and cj[u] >= lu:
+                    has_pred = True
+                    break
+            first[q] = lidx[j]
+            if not has_pred:
+                if q in covered:
+                    return None
+                found.append(q)
+        if p not in first:
+            cp = self._clock[p]
+            if not o_has_pred and not any(
+                u < len(cp) and cp[u] >= lu for u, lu in first.items()
+            ):
+                if p in covered:
+                    return None
+                found.insert(0, p)
+        return found
+
+    # -- internals ----------------------------------------------------------
+
+    def _start(self, t: int, k: int) -> None:
+        # A thread first seen before step k was started by step k - 1.
+        self._count[t] = 0
+        self._clock[t] = list(self._clock[self._tid[k - 1]]) if k else []
+        self._last_step[t] = k - 1
+
+    def _clock_of_step(self, k: int, c: int, o: Op, n: int) -> Clock:
+        """Clock of step k; updates the per-object tables."""
+        own = self._clock[c]
+        x = o.obj
+        if x == WILDCARD:
+            clock = _join(own, self._all)
+            clock = _set(clock, c, n)
+            self._wild_clock = clock
+            self._wild_step = k
+            self._wild.append(k)
+            return clock
+        last_w = self._w.get(x)
+        if last_w is None or last_w[1] < self._wild_step:
+            dep_clock, w_step = self._wild_clock, self._wild_step
+        else:
+            dep_clock, w_step = last_w
+        clock = _join(own, dep_clock)
+        reads = self._r.get(x)
+        if reads is not None and reads[1] != w_step:
+            reads = None  # stale: a later modifying step ordered them
+        if o.read_only:
+            clock = _set(clock, c, n)
+            self._r[x] = (clock if reads is None else _join(reads[0], clock), w_step)
+        else:
+            if reads is not None:
+                clock = _join(clock, reads[0])
+            clock = _set(clock, c, n)
+            self._w[x] = (clock, k)
+            self._r.pop(x, None)
+        hist = self._hist.get(x)
+        if hist is None:
+            self._hist[x] = [k]
+        else:
+            hist.append(k)
+        return clock
+
+    def _candidates(self, x: int, k: int):
+        """Steps before k that touch object x (or everything), latest first."""
+        if x == WILDCARD:
+            return range(k - 1, -1, -1)
+        hist = self._hist.get(x, ())
+        wild = self._wild
+        if not wild:
+            return reversed(hist)
+        return sorted((*hist, *wild), reverse=True)
+
+    def _scan(self, t: int, o: Op, window: int, k: int) -> None:
+        """Report the races of t's new pending operation o at the state before step k.
+
+        Steps in [window, k) were taken while t's operation was not known (t was
+        invisible); each dependent one is a race.  Before ``window``, only the
+        last dependent step of each other thread counts, and only if it does not
+        happen before t.
+        """
+        clock_t = self._clock[t]
+        tids, lidx, ops = self._tid, self._lidx, self._op
+        dep = self._dependent
+        others = sum(1 for u, n in self._count.items() if n and u != t)
+        resolved: set[int] = set()
+        for i in self._candidates(o.obj, k):
+            v = tids[i]
+            if v == t:
+                continue
+            if i >= window:
+                if dep(o, ops[i]):
+                    self._on_race(i, t, o, k)
+                continue
+            if v in resolved or not dep(o, ops[i]):
+                continue
+            resolved.add(v)
+            if v >= len(clock_t) or clock_t[v] < lidx[i]:
+                self._on_race(i, t, o, k)
+            if len(resolved) >= others:
+                break
+
+
+def _set(clock: Clock, tid: int, value: int) -> Clock:
+    """clock (fresh, owned by the caller) with component tid set to value."""
+    if len(clock) <= tid:
+        clock.extend([0] * (tid + 1 - len(clock)))
+    clock[tid] = value
+    return clock
