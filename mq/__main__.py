@@ -207,7 +207,7 @@ def priority(demo: Demo) -> None:
 def failures(demo: Demo) -> None:
     """A failing handler: transient errors are redelivered, poison messages dead-lettered."""
     broker = demo.broker(reaper_interval=0.05)
-    broker.create_topic("payments", max_deliveries=3, ack_timeout=0.2)
+    broker.create_topic("payments", max_deliveries=3, ack_timeout=0.5)
     lost = broker.subscribe("payments", "ledger")  # a consumer that will take one message and die
 
     def handle(message: Message) -> None:
@@ -229,7 +229,7 @@ def failures(demo: Demo) -> None:
     except AckError as error:
         demo.say(f"   late ack refused: {error}")
     demo.show_stats(broker, "payments")
-    letters = broker.dead_letters("payments").get_many(100)
+    letters = sorted(broker.dead_letters("payments").get_many(100), key=lambda letter: letter.message.payload)
     described = ", ".join(
         f"{letter.message.payload} after {letter.message.delivery_count} deliveries ({letter.reason})"
         for letter in letters

@@ -235,10 +235,9 @@ class Group:
     # -- consumer side --------------------------------------------------------
 
     def attach(self) -> None:
-        """Count a new subscription; raises `Closed` when the group is closed."""
+        """Count a new subscription (the topic, under its lock, checked that it is open)."""
         with self._lock:
-            if self._closed:
-                raise Closed(f"group {self.display_name} of topic {self.topic.name!r} is closed")
+            assert not self._closed, "a group closes only after its topic stopped taking subscribers"
             self._subscriptions += 1
 
     def detach(self, subscription: Subscription) -> None:

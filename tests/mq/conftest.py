@@ -21,13 +21,22 @@ JOIN_TIMEOUT = 10.0  # a safety bound on joins: a correct test never gets near i
 
 
 class FakeClock:
-    """A clock the test moves by hand: ``clock()`` returns ``clock.now``."""
+    """A clock the test moves by hand: ``clock()`` returns ``clock.now``.
+
+    With ``step`` set, every read also moves the clock on by ``step``: then
+    any read that happens after another is later by at least ``step``,
+    whichever thread makes it - a way to make "expired by the time the
+    consumer looks" deterministic.
+    """
 
     def __init__(self, now: float = 1000.0) -> None:
         self.now = now
+        self.step = 0.0
 
     def __call__(self) -> float:
-        return self.now
+        now = self.now
+        self.now += self.step
+        return now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
