@@ -18,7 +18,7 @@ from mq.errors import AckError, Closed, Empty, Full, MQError, TopicExists, Unkno
 from mq.message import Message
 from mq.queue import BoundedQueue
 from mq.stats import BrokerStats, GroupStats, QueueStatistics, TopicStats
-from mq.topic import Subscription
+from mq.delivery import Subscription
 from mq.workers import Consumer, Producer, Workers
 
 __all__ = [

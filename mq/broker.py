@@ -27,7 +27,8 @@ from mq.message import NO_HEADERS, Message, freeze_headers
 from mq.queue import BoundedQueue
 from mq.reaper import Reaper
 from mq.stats import BrokerStats, TopicStats
-from mq.topic import Subscription, Topic, TopicState
+from mq.delivery import Subscription
+from mq.topic import Topic, TopicState
 from mq.workers import Consumer, Workers
 
 
@@ -122,7 +123,7 @@ class Broker:
         with self._lock:
             topic = self._topics.pop(name, None)
             if topic is None:
-                raise self._unknown(name)
+                raise self._unknown(name, tuple(self._topics))
         topic.stop_publishing(TopicState.DELETED)
         topic.close_groups()
         return topic.snapshot()
@@ -136,12 +137,14 @@ class Broker:
         # The topic named ``name``; UnknownTopic when there is none.
         topic = self._topics.get(name)
         if topic is None:
-            raise self._unknown(name)
+            raise self._unknown(name, self.topics())
         return topic
 
-    def _unknown(self, name: object) -> UnknownTopic:
+    @staticmethod
+    def _unknown(name: object, known_names: tuple[str, ...]) -> UnknownTopic:
+        # The error for a missing topic; a TypeError instead when the name is not even a str.
         check_name("topic", name)
-        known = ", ".join(repr(known) for known in self._topics) or "none"
+        known = ", ".join(repr(known) for known in known_names) or "none"
         return UnknownTopic(
             f"no topic named {name!r} (topics: {known}); create it with broker.create_topic({name!r})"
         )
@@ -168,7 +171,7 @@ class Broker:
         """
         target = self._topics.get(topic)
         if target is None:
-            raise self._unknown(topic)
+            raise self._unknown(topic, self.topics())
         if ttl is not None:
             ttl = check_positive("ttl", ttl)
         if type(priority) is not int:

@@ -17,6 +17,7 @@ pass.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -38,11 +39,13 @@ class LatencyHistogram:
 
     Bucket 0 holds durations below 2**-20 s (about 1 µs, including 0);
     then 8 buckets per power of two up to 2**12 s (68 minutes); longer
-    durations land in the last bucket.  A percentile reports the middle of
-    the bucket that holds it.  Not thread-safe: the owner's lock guards it.
+    durations land in the last bucket.  ``record`` is one binary search of
+    the bucket edges (a C call: it runs on every ack).  A percentile
+    reports the middle of the bucket that holds it.  Not thread-safe: the
+    owner's lock guards it.
     """
 
-    __slots__ = ("_counts", "total")
+    __slots__ = ("_counts",)
 
     SUB_BUCKETS = 8
     MIN_EXP = -20
@@ -51,36 +54,27 @@ class LatencyHistogram:
 
     def __init__(self) -> None:
         self._counts = [0] * self.BUCKETS
-        self.total = 0
+
+    @property
+    def total(self) -> int:
+        """The number of durations recorded."""
+        return sum(self._counts)
 
     def record(self, seconds: float) -> None:
-        """Count one duration (the bucket arithmetic of `_index`, inlined: it runs on every ack)."""
-        if seconds >= _SMALLEST:
-            mantissa, exponent = _frexp(seconds)  # seconds = mantissa * 2**exponent, 0.5 <= mantissa < 1
-            index = 1 + (exponent - _FIRST_EXPONENT) * _SUB + int((mantissa * 2.0 - 1.0) * _SUB)
-            if index >= _BUCKETS:
-                index = _BUCKETS - 1
-            self._counts[index] += 1
-        else:
-            self._counts[0] += 1
-        self.total += 1
+        """Count one duration."""
+        self._counts[_bisect_right(_EDGES, seconds)] += 1
 
     def copy(self) -> LatencyHistogram:
         """An independent copy (to compute percentiles outside the owner's lock)."""
         other = LatencyHistogram.__new__(LatencyHistogram)
         other._counts = self._counts.copy()
-        other.total = self.total
         return other
 
     @classmethod
-    def _index(cls, seconds: float) -> int:
-        # The bucket of a duration: see the class docstring.
-        if not seconds >= 2.0**cls.MIN_EXP:
-            return 0
-        mantissa, exponent = math.frexp(seconds)
-        octave = exponent - 1 - cls.MIN_EXP
-        index = 1 + octave * cls.SUB_BUCKETS + int((mantissa * 2.0 - 1.0) * cls.SUB_BUCKETS)
-        return min(index, cls.BUCKETS - 1)
+    def lower_edge(cls, index: int) -> float:
+        """The smallest duration of bucket ``index`` >= 1 (bucket 0 starts at -inf)."""
+        octave, sub = divmod(index - 1, cls.SUB_BUCKETS)
+        return 2.0 ** (octave + cls.MIN_EXP) * (1.0 + sub / cls.SUB_BUCKETS)
 
     @classmethod
     def _middle(cls, index: int) -> float:
@@ -95,9 +89,10 @@ class LatencyHistogram:
         """The duration below which ``fraction`` (0 < fraction <= 1) of the counts fall; None when empty."""
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"'fraction' must be in (0, 1], got {fraction!r}")
-        if not self.total:
+        total = self.total
+        if not total:
             return None
-        rank = math.ceil(fraction * self.total)
+        rank = math.ceil(fraction * total)
         seen = 0
         for index, count in enumerate(self._counts):
             seen += count
@@ -106,11 +101,9 @@ class LatencyHistogram:
         raise AssertionError("unreachable: counts sum to total")  # pragma: no cover
 
 
-_frexp = math.frexp
-_SUB = LatencyHistogram.SUB_BUCKETS
-_SMALLEST = 2.0**LatencyHistogram.MIN_EXP
-_FIRST_EXPONENT = LatencyHistogram.MIN_EXP + 1
-_BUCKETS = LatencyHistogram.BUCKETS
+# The lower edges of buckets 1 .. BUCKETS-1, ascending: bisect_right gives a duration's bucket.
+_EDGES = [LatencyHistogram.lower_edge(index) for index in range(1, LatencyHistogram.BUCKETS)]
+_bisect_right = bisect.bisect_right
 
 
 def _rate(count: int, elapsed: float) -> float:

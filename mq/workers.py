@@ -21,7 +21,7 @@ from mq.message import Message
 
 if TYPE_CHECKING:
     from mq.broker import Broker
-    from mq.topic import Subscription
+    from mq.delivery import Subscription
 
 
 class Consumer:

@@ -53,11 +53,14 @@ def test_huge_durations_land_in_the_last_bucket():
     assert histogram.percentile(0.5) == pytest.approx(2.0**LatencyHistogram.MAX_EXP, rel=0.07)
 
 
-def test_the_inlined_bucket_arithmetic_matches_the_reference_index():
-    for value in [0.0, 2.0**-20, 1e-5, 0.3, 0.5, 1.0, 1.9999, 2.0, 4095.0, 2.0**12, 1e7]:
+def test_bucket_edges_go_up_by_an_eighth_of_a_power_of_two():
+    histogram = LatencyHistogram()
+    edge = LatencyHistogram.lower_edge
+    assert (edge(1), edge(2), edge(9)) == (2.0**-20, 2.0**-20 * 1.125, 2.0**-19)
+    for value, index in [(edge(5), 5), (edge(5) * 0.999999, 4), (2.0**-20 * 0.99, 0), (2.0**12, 256)]:
         histogram = LatencyHistogram()
         histogram.record(value)
-        assert histogram._counts[LatencyHistogram._index(value)] == 1, value
+        assert histogram._counts[index] == 1, value
 
 
 @pytest.mark.parametrize("fraction", [0, -0.5, 1.5])
