@@ -407,7 +407,7 @@ class Group:
             self._dead_letter(message, "max_deliveries")
             return 1
         again = redelivery(message)
-        self._ready.append(again)
+        self._ready.push(again, again.priority)
         if again.expires_at is not None:
             self._ttl_ready += 1
         if self._getters:
@@ -451,7 +451,7 @@ class Group:
         what = "group" if self._closed else "subscription"
         return f"{what} {self.display_name} of topic {self.topic.name!r} is closed"
 
-    # -- slots and idleness ---------------------------------------------------
+    # -- clock and idleness ---------------------------------------------------
 
     def _now(self) -> float:
         # The broker clock now.
