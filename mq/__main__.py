@@ -19,7 +19,6 @@ import argparse
 import sys
 import threading
 import time
-from collections import Counter
 from typing import Any, Callable, TextIO
 
 from mq.broker import Broker
@@ -108,25 +107,16 @@ def pub_sub(demo: Demo) -> None:
     """Fan-out to two groups; consumers within a group compete."""
     broker = demo.broker(reaper_interval=None)
     broker.create_topic("orders")
-    seen: dict[str, Counter[str]] = {"billing": Counter(), "shipping": Counter()}
-    lock = threading.Lock()
-
-    def handler(group: str) -> Callable[[Message], None]:
-        def handle(message: Message) -> None:
-            _work(20000)
-            with lock:
-                seen[group][threading.current_thread().name] += 1
-
-        return handle
-
-    broker.consume("orders", "billing", handler("billing"), workers=2)
-    broker.consume("orders", "shipping", handler("shipping"), workers=1)
+    pools = {
+        "billing": broker.consume("orders", "billing", lambda message: _work(20000), workers=2),
+        "shipping": broker.consume("orders", "shipping", lambda message: _work(20000), workers=1),
+    }
     for number in range(1, 21):
         broker.publish("orders", {"order": number})
     broker.shutdown(drain=True, timeout=5)
-    for group, counts in seen.items():
-        split = ", ".join(f"worker {worker[-1]} {counts[worker]}" for worker in sorted(counts))
-        demo.say(f"   {group}: {sum(counts.values())} of 20 orders ({split})")
+    for group, workers in pools.items():
+        split = ", ".join(f"worker {index} {consumer.processed}" for index, consumer in enumerate(workers))
+        demo.say(f"   {group}: {workers.processed} of 20 orders ({split})")
     demo.show_stats(broker, "orders")
 
 

@@ -77,11 +77,13 @@ class Consumer:
         """Wait for the thread to end; True when it has.
 
         Called from the consumer's own thread (a handler that shuts the
-        broker down) it returns False at once: a thread cannot join itself.
+        broker down) it returns False at once: a thread cannot join itself
+        (``Thread.join`` says so with a RuntimeError).
         """
-        if self._thread is threading.current_thread():
+        try:
+            self._thread.join(timeout)
+        except RuntimeError:
             return False
-        self._thread.join(timeout)
         return not self._thread.is_alive()
 
     def is_alive(self) -> bool:
