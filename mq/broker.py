@@ -22,12 +22,12 @@ from mq._args import (
     check_priority,
     check_timeout,
 )
+from mq.delivery import Subscription
 from mq.errors import Closed, TopicExists, UnknownTopic
 from mq.message import NO_HEADERS, Message, freeze_headers
 from mq.queue import BoundedQueue
 from mq.reaper import Reaper
 from mq.stats import BrokerStats, TopicStats
-from mq.delivery import Subscription
 from mq.topic import Topic, TopicState
 from mq.workers import Consumer, Workers
 
