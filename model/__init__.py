@@ -16,11 +16,11 @@ from model.errors import (
 from model.trace import Step
 
 
-def interleavings(**options):
+def interleavings(fn=None, **options):
     """Decorator: run a test function's body under the checker (see model/pytest_plugin.py)."""
     from model.pytest_plugin import interleavings as _interleavings
 
-    return _interleavings(**options)
+    return _interleavings(fn, **options)
 
 
 def assert_passes(body, **options) -> Result:

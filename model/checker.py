@@ -13,7 +13,9 @@ import os
 import time as _time
 from dataclasses import dataclass, field
 
-from model.controlled import Environment, line_files, module_name_of, resolve_modules
+from model.controlled import (
+    Environment, Watchdog, line_files, module_name_of, resolve_modules,
+)
 from model.errors import CheckerBug, ModelError, Nondeterminism, TokenError
 from model.explore import STRATEGY_NAMES, Replay, make_strategy
 from model.scheduler import Scheduler
@@ -55,13 +57,34 @@ class Result:
     body_name: str = "body"
     stopped_by: str | None = None  # "schedules", "time" or None (strategy finished)
 
+    def summary(self) -> str:
+        """One line on the exploration: strategy, seed, schedules, shrinking."""
+        if self.strategy == "replay":
+            return "replayed one recorded schedule"
+        text = f"strategy {self.strategy}, seed {self.seed}: {_n(self.schedules, 'schedule')}"
+        if self.failed:
+            text += f", failure in schedule {self.schedules}"
+            if self.shrunk_from:
+                text += (f", shrunk from {_n(self.shrunk_from[0], 'step')} and "
+                         f"{_n(self.shrunk_from[1], 'preemption')} to {len(self.trace)} "
+                         f"and {self.preemptions}")
+        elif self.exhaustive:
+            text += ", exploration complete"
+        elif self.stopped_by == "time":
+            text += ", stopped by the time limit"
+        return text
+
     def replay_call(self) -> str | None:
         if self.token is None:
             return None
         return f'model.replay({self.body_name}, "{self.token}")'
 
     def report(self) -> str:
-        """The human report: property, message, blocked threads, trace table, replay call."""
+        """The human report: property, message, blocked threads, trace table, replay call.
+
+        It depends only on the failing schedule, so ``replay(body, token).report()``
+        is the same text; how the failure was found is in ``summary()``.
+        """
         if not self.failed:
             how = "exhaustively" if self.exhaustive else "within the budget"
             lines = [
@@ -79,21 +102,12 @@ class Result:
             lines.append("Blocked threads:")
             lines += format_table(self.blocked, numbered=False)
         lines.append("")
-        shrunk = ""
-        if self.shrunk_from and self.shrunk_from != (len(self.trace), self.preemptions):
-            shrunk = f"; shrunk from {self.shrunk_from[0]} steps, {self.shrunk_from[1]} preemptions"
         lines.append(
-            f"Interleaving ({_n(len(self.trace), 'step')}, {_n(self.preemptions, 'preemption')}"
-            f"{shrunk}; * = preemption):"
+            f"Interleaving ({_n(len(self.trace), 'step')}, {_n(self.preemptions, 'preemption')}; "
+            "* = preemption):"
         )
         lines += format_table(self.trace)
         lines.append("")
-        if self.strategy == "replay":
-            lines.append("Replayed from its token.")
-        else:
-            lines.append(
-                f"Found by strategy {self.strategy} (seed {self.seed}) in schedule {self.schedules}."
-            )
         lines.append(f"Replay: {self.replay_call()}")
         return "\n".join(lines)
 
@@ -196,10 +210,8 @@ def check(body, *, strategy="random", seed=0, max_schedules=1000, time_limit=Non
     with Environment(targets, files, watchdog) as env:
         runner = Runner(body, env, spurious=spurious, max_steps=max_steps, on_deadlock=on_deadlock)
         if processes > 1:
-            from model.parallel import explore_parallel
-
-            found = explore_parallel(runner, strategy, seed, depth, preemption_bound,
-                                     max_schedules, deadline, processes, strat, watchdog)
+            found = _explore_parallel(runner, strategy, seed, depth, preemption_bound,
+                                      max_schedules, deadline, processes, watchdog)
         else:
             found = _explore(runner, strat, max_schedules, deadline)
         if found.failure is None:
@@ -211,7 +223,7 @@ def check(body, *, strategy="random", seed=0, max_schedules=1000, time_limit=Non
                 body_name=_body_name(body), stopped_by=found.stopped_by,
             )
         prop = found.failure.property
-        if shrink:
+        if shrink and getattr(found.failure, "note", None) != "watchdog":
             sh = _shrink(runner.run, found.choices, prop)
             sequence, shrunk_from = sh.sequence, (sh.original_steps, sh.original_preemptions)
         else:
@@ -272,15 +284,136 @@ def _guarantee(strat, found: Found) -> str:
             setattr(strat, key, max(getattr(strat, key), value))
     g = getattr(strat, "guarantee", None)
     if callable(g):
-        try:
-            return g(found.schedules)
-        except TypeError:
-            return str(g())
+        return g(found.schedules)
     if isinstance(g, str):
         return g
+    summary = getattr(strat, "summary", None)
+    if callable(summary):
+        return summary()
     if found.exhaustive:
         return f"every schedule of strategy {getattr(strat, 'name', strat)!r} was run"
     return f"stopped after {found.schedules} schedule(s) without exhausting the strategy"
+
+
+# ------------------------------------------------------------------ processes
+_STAT_KEYS = ("max_threads", "max_steps_seen")
+
+
+def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bound,
+                      max_schedules: int, deadline, processes: int, watchdog) -> Found:
+    """Spread schedules over ``processes`` forked workers; the lowest failing index wins.
+
+    Worker i runs the schedules of global index i, i+n, i+2n, ... (random and
+    PCT: the seed stream of that index; exhaustive: ``shard=(i, n)``, where the
+    index counts the worker's own schedules).  A worker stops at the first
+    failure, or once its next index exceeds the lowest failing index found so
+    far; the parent then shrinks and traces that failure itself.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    best = ctx.Value("q", max_schedules, lock=True)
+    workers = []
+    for i in range(processes):
+        receiver, sender = ctx.Pipe(duplex=False)
+        strat = make_strategy(strategy, seed=seed, depth=depth,
+                              preemption_bound=preemption_bound, shard=(i, processes))
+        p = ctx.Process(target=_worker, daemon=True, args=(
+            runner, strat, i, processes, max_schedules, deadline, best, sender, watchdog))
+        p.start()
+        sender.close()
+        workers.append((p, receiver))
+    reports = []
+    for i, (p, receiver) in enumerate(workers):
+        try:
+            reports.append(receiver.recv())
+        except EOFError:
+            p.join()
+            raise CheckerBug(f"worker process {i} died (exit code {p.exitcode})") from None
+        finally:
+            receiver.close()
+    for p, _ in workers:
+        p.join()
+    for rep in reports:
+        if "error" in rep:
+            kind, text = rep["error"]
+            if kind == "Nondeterminism":
+                raise Nondeterminism(text)
+            if kind == "KeyboardInterrupt":
+                raise KeyboardInterrupt
+            raise CheckerBug(f"worker failed: {kind}: {text}")
+    found = Found(exhaustive=all(r["exhaustive"] for r in reports))
+    found.steps = sum(r["steps"] for r in reports)
+    for key in _STAT_KEYS:
+        found.stats[key] = max(r["stats"].get(key, 0) for r in reports)
+    failing = [r for r in reports if r["failure"] is not None]
+    if failing:
+        first = min(failing, key=lambda r: r["index"])
+        found.failure = _RemoteFailure(*first["failure"])
+        found.choices = tuple(first["choices"])
+        found.schedules = first["index"] + 1
+        found.exhaustive = False
+    else:
+        found.schedules = sum(r["schedules"] for r in reports)
+        if any(r["stopped_by"] == "time" for r in reports):
+            found.stopped_by = "time"
+        elif any(r["stopped_by"] == "schedules" for r in reports):
+            found.stopped_by = "schedules"
+    return found
+
+
+class _RemoteFailure:
+    """A failure found in a worker: its property is all the parent needs."""
+
+    def __init__(self, property, message, note):
+        self.property = property
+        self.message = message
+        self.note = note
+        self.internal = None
+
+
+def _worker(runner, strat, i, n, max_schedules, deadline, best, conn, watchdog):
+    rep = {"failure": None, "choices": (), "index": None, "schedules": 0, "steps": 0,
+           "exhaustive": False, "stopped_by": None, "stats": {}}
+    try:
+        if runner.env.watchdog is not None:
+            runner.env.watchdog = Watchdog(watchdog)
+            runner.env.watchdog.start()
+        j = 0
+        while True:
+            g = i + j * n
+            if g >= max_schedules:
+                rep["stopped_by"] = "schedules"
+                break
+            if g > best.value:
+                break
+            if deadline is not None and _perf_counter() >= deadline:
+                rep["stopped_by"] = "time"
+                break
+            if not strat.begin_schedule():
+                rep["exhaustive"] = bool(strat.exhaustive)
+                break
+            out = runner.run(strat)
+            rep["schedules"] += 1
+            rep["steps"] += out.steps
+            strat.end_schedule(out.failure is not None)
+            if out.failure is not None:
+                with best.get_lock():
+                    if g < best.value:
+                        best.value = g
+                rep["failure"] = (out.failure.property, out.failure.message, out.failure.note)
+                rep["choices"] = tuple(out.choices)
+                rep["index"] = g
+                break
+            j += 1
+        rep["stats"] = {k: getattr(strat, k) for k in _STAT_KEYS if hasattr(strat, k)}
+    except BaseException as e:  # report everything to the parent, which raises
+        rep = {"error": (type(e).__name__, str(e))}
+    finally:
+        if runner.env.watchdog is not None:
+            runner.env.watchdog.stop()
+    conn.send(rep)
+    conn.close()
 
 
 def _traced(runner: Runner, token_data: TokenData, prop: str) -> dict:

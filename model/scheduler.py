@@ -28,7 +28,7 @@ from _thread import get_ident as _get_ident
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from model.errors import CheckerBug, Nondeterminism, Unsupported, Violation
+from model.errors import CheckerBug, ModelError, Nondeterminism, Unsupported, Violation
 from model.explore.base import WILDCARD, Op
 
 # Modes of a scheduler.  ACTIVE: controlled operations take scheduling points.
@@ -327,14 +327,14 @@ class Scheduler:
             self.cur = nt
             nt.glet.switch()
 
-    def line_point(self, frame) -> None:
-        """A scheduling point before a line of a target module (line granularity)."""
+    def line_point(self, frame, kind: str = "line") -> None:
+        """A scheduling point before a line of a target module, or a store in one."""
         if self.mode or self.busy:
             return
         t = self.cur
         if t is None or t.glet is not getcurrent():
             return
-        t.kind = "line"
+        t.kind = kind
         t.obj = LINE_OBJ
         t.op = None
         if self.tracing:
@@ -675,7 +675,9 @@ def classify(t: ThreadState, e: BaseException) -> Failure:
     if isinstance(e, Violation):
         return Failure(e.property, e.message, name, site)
     if isinstance(e, Stuck):
-        return Failure("unsupported", f"{name}: {e}", name, e.site or site)
+        f = Failure("unsupported", str(e), name, e.site or site)
+        f.note = "watchdog"  # reproducing it costs the watchdog's delay: do not shrink
+        return f
     if isinstance(e, (CheckerBug, Nondeterminism, KeyboardInterrupt)):
         return Failure("internal", str(e), name, site, internal=e)
     if isinstance(e, Unsupported):
@@ -689,7 +691,7 @@ def classify(t: ThreadState, e: BaseException) -> Failure:
 
 
 # Errors the runtime raises on purpose, as the real primitives would.
-_USER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError)
+_USER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, ModelError)
 
 
 def _raised_inside_runtime(e: BaseException) -> bool:

@@ -1,5 +1,10 @@
 """Line granularity: a scheduling point before every line of the target modules.
 
+Also before every store to shared memory within a line (``STORE_ATTR``,
+``STORE_SUBSCR``, ``STORE_GLOBAL``, ``STORE_DEREF``, and the matching
+deletes), so the read and the write of ``self.count += 1`` can be split:
+such steps are ``Op("store", WILDCARD)``, line steps ``Op("line", WILDCARD)``.
+
 A global trace function (``sys.settrace``) returns a local tracer for frames
 whose code lives in one of the target files; the local tracer takes a
 scheduling point (``Op("line", WILDCARD)``) at each ``line`` event.  It chains
@@ -19,6 +24,7 @@ after a failure does), so the tracer is re-installed before every schedule.
 from __future__ import annotations
 
 import ctypes
+import dis
 import sys
 
 from model import scheduler as _sched
@@ -76,25 +82,47 @@ class LineTracer:
                 if sys.gettrace() is not global_trace:
                     sys.settrace(global_trace)
             if frame.f_code.co_filename in files:
+                frame.f_trace_opcodes = True
                 return _local(local_prev, tracer._ts)
             return local_prev
 
         return global_trace
 
 
+_STORES = frozenset({
+    "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL", "STORE_DEREF",
+    "DELETE_ATTR", "DELETE_SUBSCR", "DELETE_GLOBAL", "DELETE_DEREF",
+})
+_store_offsets: dict[object, frozenset[int]] = {}
+
+
+def stores_of(code) -> frozenset[int]:
+    """Bytecode offsets of the shared-memory stores of ``code`` (cached)."""
+    offsets = _store_offsets.get(code)
+    if offsets is None:
+        offsets = _store_offsets[code] = frozenset(
+            ins.offset for ins in dis.get_instructions(code) if ins.opname in _STORES)
+    return offsets
+
+
 def _local(local_prev, ts):
     def local_trace(frame, event, arg):
         nonlocal local_prev
-        if local_prev is not None:
+        if local_prev is not None and event != "opcode":
             local_prev = local_prev(frame, event, arg)
         if event == "line":
-            s = _sched._active
-            if s is not None and not s.mode and not s.busy:
-                _leave(ts)
-                try:
-                    s.line_point(frame)
-                finally:
-                    _enter(ts)
+            kind = "line"
+        elif event == "opcode" and frame.f_lasti in stores_of(frame.f_code):
+            kind = "store"
+        else:
+            return local_trace
+        s = _sched._active
+        if s is not None and not s.mode and not s.busy:
+            _leave(ts)
+            try:
+                s.line_point(frame, kind)
+            finally:
+                _enter(ts)
         return local_trace
 
     return local_trace
