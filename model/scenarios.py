@@ -29,6 +29,8 @@ otherwise, or without ``qsize()``, it is a ``deadlock``.
 
 from __future__ import annotations
 
+import linecache
+import os
 import threading
 from typing import Any, Callable
 
@@ -167,5 +169,29 @@ def _call(what: str, function: Callable[..., Any], *args: Any) -> Any:
         raise
     except Exception as error:
         raise Violation(
-            "exception", f"{what}() raised {type(error).__name__}: {error}"
+            "exception",
+            f"{what}() raised {type(error).__name__}{_text(error)}{_where(error)}",
         ) from error
+
+
+def _text(error: BaseException) -> str:
+    text = str(error)
+    return f": {text}" if text else ""
+
+
+def _where(error: BaseException) -> str:
+    """Where ``error`` was raised: the innermost frame outside the checker (file, line, source)."""
+    site = None
+    tb = error.__traceback__
+    while tb is not None:
+        path = tb.tb_frame.f_code.co_filename
+        if site is None or not path.startswith(_CHECKER_DIR):
+            site = (path, tb.tb_lineno)
+        tb = tb.tb_next
+    if site is None:
+        return ""
+    source = linecache.getline(*site).strip()
+    return f" at {site[0]}:{site[1]}" + (f": {source}" if source else "")
+
+
+_CHECKER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
