@@ -43,6 +43,13 @@ def _natural(text: str) -> int:
     return value
 
 
+def _bound(text: str) -> int:
+    return UNBOUNDED if text.lower() == "none" else _natural(text)
+
+
+UNBOUNDED = -1
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -83,8 +90,9 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--time-limit", type=_seconds, default=None, metavar="SECONDS",
                        help="stop exploring after this long (makes the run machine-dependent)")
     check.add_argument("--seed", type=_natural, default=0, metavar="S", help="seed (default 0)")
-    check.add_argument("--preemption-bound", type=_natural, default=None, metavar="B",
-                       help="preemption bound of exhaustive search (auto: 2)")
+    check.add_argument("--preemption-bound", type=_bound, default=None, metavar="B",
+                       help="preemption bound of exhaustive search, or 'none' for unbounded "
+                       "(default 2)")
     check.add_argument("--granularity", choices=("sync", "line"), default="sync",
                        help="scheduling points at synchronisation operations only (default), "
                        "or also at every line of the submission's file")
@@ -135,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from model.cli import grade
 
         return grade.main(args)
+    try:
+        import model  # noqa: F401 - before the guards: the checker keeps the real _thread
+    except ImportError as error:
+        sys.stderr.write(f"{PROG} {args.command}: error: the checker cannot be imported: {error}\n")
+        return 2
     guard.install()
     if args.command == "check":
         return _check(args)
@@ -209,9 +222,9 @@ def _guarded(run: Any, scenario: checking.Scenario, spec: str) -> checking.Outco
         outcome.property = None
         outcome.message = (
             f"the submission started {threads} thread(s) the checker cannot control "
-            "(not through threading.Thread); the result cannot be trusted. "
-            + outcome.message
-        ).strip()
+            "(not through threading.Thread), so the result cannot be trusted "
+            f"(the check said: {outcome.message})"
+        )
     return outcome
 
 

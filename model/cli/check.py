@@ -6,23 +6,10 @@ verdict with the issue's property names, the shrunk trace in the submission's
 terms and the replay token.  ``replay`` re-runs a token's schedule and returns
 the identical outcome.
 
-The ``auto`` strategy (the default) runs phases, one ``model.check`` each, on
-one budget of schedules, stopping at the first failure:
-
-1. exhaustive search with partial-order reduction at preemption bound 1 (up
-   to a quarter of the budget): most classic buffer bugs (a missing notify, an
-   ``if`` for a ``while``, a lock-order deadlock) need at most one preemption
-   to show, and DPOR reaches them in a few dozen schedules;
-2. exhaustive search at preemption bound 2 (up to half of what is left):
-   deeper bugs, and when it completes, a proof that no interleaving with at
-   most two preemptions fails;
-3. PCT with bug depth 3, seeded, for the rest: probabilistic coverage of
-   deeper interleavings the bounded search cannot reach.
-
-At line granularity every line is a scheduling point that conflicts with every
-other, so exhaustive search drowns: ``auto`` runs a short bound-1 search and
-then PCT.  Budgets are counted in schedules, so the same seed gives the same
-phases, the same verdict and the same output on every run.
+The default strategy, ``auto``, is model/cli/auto.py: random walk, bounded
+exhaustive search and PCT taking turns on one budget of schedules.  Budgets
+are counted in schedules, so the same seed gives the same exploration, the
+same verdict and the same output on every run.
 """
 
 from __future__ import annotations
@@ -30,9 +17,10 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from model.cli import guard
+from model.cli.auto import Auto
 from model.cli import replay as tokens
 from model.cli.target import Target, display_path
 
@@ -40,8 +28,14 @@ PROPERTIES = ("loss", "duplicate", "overflow", "deadlock", "exception", "order",
 # What the checker reports under another name.
 _RENAMED = {"assertion": "exception"}
 STRATEGIES = ("auto", "random", "pct", "exhaustive")
-DEFAULT_SCHEDULES = {"auto": 2000, "random": 2000, "pct": 2000, "exhaustive": 20_000}
+DEFAULT_SCHEDULES = {"auto": 2000, "random": 2000, "pct": 2000, "exhaustive": 10_000}
+DEFAULT_BOUND = 2
+UNBOUNDED = -1  # --preemption-bound none
 DEFAULT_MAX_STEPS = 20_000
+# A schedule with no scheduling point for this long is stuck in something the
+# checker does not control (a busy loop at sync granularity, a C call): it is
+# reported as "unsupported".  Short, because shrinking may replay it a few times.
+WATCHDOG_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +72,13 @@ class Search:
     max_steps: int = DEFAULT_MAX_STEPS
 
     @property
+    def bound(self) -> int | None:
+        """The preemption bound of exhaustive search; None: unbounded."""
+        if self.preemption_bound is None:
+            return DEFAULT_BOUND
+        return None if self.preemption_bound == UNBOUNDED else self.preemption_bound
+
+    @property
     def budget(self) -> int:
         return self.schedules if self.schedules is not None else DEFAULT_SCHEDULES[self.strategy]
 
@@ -94,6 +95,7 @@ class Outcome:
     scenario: str = ""
     target: str = ""
     trace: list[dict[str, Any]] = field(default_factory=list)
+    blocked: list[dict[str, Any]] = field(default_factory=list)  # a deadlock's stuck threads
     token: str | None = None
     search: str = ""  # how the schedules were explored, one sentence
     elapsed: float = 0.0
@@ -118,6 +120,7 @@ class Outcome:
             "scenario": self.scenario,
             "target": self.target,
             "search": self.search,
+            "blocked": self.blocked,
         }
         if timings:
             data["seconds"] = round(self.elapsed, 3)
@@ -128,40 +131,18 @@ def error(message: str, *, scenario: str = "", target: str = "") -> Outcome:
     return Outcome("error", None, 0, False, message, scenario=scenario, target=target)
 
 
-@dataclass(frozen=True)
-class _Phase:
-    label: str
-    options: dict[str, Any]  # strategy-specific keyword arguments of model.check
-    share: float  # fraction of the remaining budget this phase may use
-
-
-def phases(search: Search, granularity: str) -> list[_Phase]:
-    """The phases of a search; for a named strategy, just one."""
-    if search.strategy != "auto":
-        options: dict[str, Any] = {"strategy": search.strategy, "seed": search.seed}
-        if search.preemption_bound is not None:
-            options["preemption_bound"] = search.preemption_bound
-        if search.strategy == "pct":
-            options["depth"] = search.depth
-        return [_Phase(search.strategy, options, 1.0)]
-    bound = 2 if search.preemption_bound is None else search.preemption_bound
-    pct = _Phase(f"PCT (depth {search.depth}, seed {search.seed})",
-                 {"strategy": "pct", "seed": search.seed, "depth": search.depth}, 1.0)
-    if granularity == "line":
-        first = min(bound, 1)
-        return [
-            _Phase(f"exhaustive (preemption bound {first})",
-                   {"strategy": "exhaustive", "preemption_bound": first}, 0.1),
-            pct,
-        ]
-    bounds = sorted({min(bound, 1), bound})
-    plan = [
-        _Phase(f"exhaustive (preemption bound {b})",
-               {"strategy": "exhaustive", "preemption_bound": b},
-               0.25 if b < bound else 0.5)
-        for b in bounds
-    ]
-    return plan + [pct]
+def strategy(search: Search, granularity: str) -> tuple[Any, str]:
+    """The strategy argument of model.check, and how the report names it."""
+    if search.strategy == "auto":
+        return Auto(search.seed, depth=search.depth, preemption_bound=search.bound,
+                    granularity=granularity), "auto"
+    if search.strategy == "exhaustive":
+        bound = search.bound
+        return "exhaustive", ("exhaustive, unbounded" if bound is None
+                              else f"exhaustive, preemption bound {bound}")
+    if search.strategy == "pct":
+        return "pct", f"PCT, depth {search.depth}, seed {search.seed}"
+    return "random", f"random walk, seed {search.seed}"
 
 
 def _model():
@@ -176,6 +157,7 @@ def _options(target: Target, scenario: Scenario, search: Search, body: Any) -> d
         "granularity": scenario.granularity,
         "on_deadlock": body.on_deadlock,
         "max_steps": search.max_steps,
+        "watchdog": WATCHDOG_SECONDS,
     }
 
 
@@ -190,64 +172,47 @@ def run(target: Target, scenario: Scenario, search: Search) -> Outcome:
     started = time.perf_counter()
     model = _model()
     body = _body(target, scenario)
-    common = _options(target, scenario, search, body)
-    budget = search.budget
-    deadline = None if search.time_limit is None else started + search.time_limit
-    used = 0
-    done: list[str] = []
-    exhaustive = False
-    result = None
-    for phase in phases(search, scenario.granularity):
-        left = budget - used
-        if left <= 0:
-            break
-        allowed = max(1, int(left * phase.share)) if phase.share < 1 else left
-        time_left = None
-        if deadline is not None:
-            time_left = deadline - time.perf_counter()
-            if time_left <= 0:
-                break
-        with guard.quiet():
-            result = model.check(body, **common, **phase.options,
-                                 max_schedules=allowed, time_limit=time_left)
-        used += result.schedules
-        if result.exhaustive:
-            exhaustive = True
-        done.append(f"{phase.label}: {result.schedules} schedules"
-                    + (", complete" if result.exhaustive else ""))
-        if result.failed:
-            outcome = _failure(target, scenario, search, phase, result, used)
-            outcome.elapsed = time.perf_counter() - started
-            return outcome
-    assert result is not None
-    outcome = Outcome(
-        "pass", None, used, exhaustive,
-        _pass_message(used, exhaustive, result, search),
-        scenario=scenario.name, target=target.spec, search="; ".join(done),
-    )
+    chosen, label = strategy(search, scenario.granularity)
+    with guard.quiet():
+        result = model.check(
+            body, **_options(target, scenario, search, body), strategy=chosen,
+            seed=search.seed, max_schedules=search.budget, time_limit=search.time_limit,
+            preemption_bound=search.bound, depth=search.depth,
+        )
+    if isinstance(chosen, Auto):
+        label = chosen.describe()
+    if result.failed:
+        outcome = _failure(target, scenario, search, label, result, result.schedules)
+    else:
+        outcome = Outcome(
+            "pass", None, result.schedules, bool(result.exhaustive),
+            _pass_message(result, chosen, search), scenario=scenario.name,
+            target=target.spec, search=label,
+        )
     outcome.elapsed = time.perf_counter() - started
     return outcome
 
 
-def _pass_message(used: int, exhaustive: bool, last: Any, search: Search) -> str:
-    text = f"no violation found in {used} schedules"
-    if exhaustive and search.strategy in ("auto", "exhaustive"):
-        bound = search.preemption_bound if search.preemption_bound is not None else (
-            2 if search.strategy == "auto" else None)
-        if bound is None:
-            text += "; exploration was exhaustive"
-        else:
-            text += f"; every interleaving with at most {bound} preemptions was explored"
-    else:
-        text += "; exploration was not exhaustive"
-    return text
+def _pass_message(result: Any, chosen: Any, search: Search) -> str:
+    text = f"no violation found in {result.schedules} schedules"
+    covered = chosen.covered if isinstance(chosen, Auto) else (
+        search.bound if result.exhaustive else None)
+    if result.exhaustive and covered is None:
+        return text + "; exploration was exhaustive: every interleaving was run"
+    if covered is not None:
+        text += f"; every interleaving with at most {covered} preemptions was run"
+        return text + ("" if result.exhaustive else
+                       f", but the search at bound {chosen.bound} did not complete")
+    if getattr(result, "stopped_by", None) == "time":
+        text += " (stopped by the time limit)"
+    return text + "; exploration was not exhaustive"
 
 
-def _failure(target: Target, scenario: Scenario, search: Search, phase: _Phase,
+def _failure(target: Target, scenario: Scenario, search: Search, label: str,
              result: Any, schedules: int, given_token: str | None = None) -> Outcome:
     prop = _RENAMED.get(result.property, result.property)
     verdict = "fail"
-    message = str(result.message or "")
+    message = _message(str(result.message or ""), target)
     if prop not in PROPERTIES:
         # "unsupported" and anything else the checker cannot judge: the target
         # cannot be checked, which is neither a pass nor the submission's bug.
@@ -259,16 +224,16 @@ def _failure(target: Target, scenario: Scenario, search: Search, phase: _Phase,
         "sha": target.digest,
         "scenario": {**scenario.sizes()},
         "options": {"granularity": scenario.granularity, "max_steps": search.max_steps,
-                    "phase": phase.options, "python": _python()
-                    if scenario.granularity == "line" else None},
+                    "python": _python() if scenario.granularity == "line" else None},
         "schedule": result.token,
-        "found": {"schedules": schedules, "search": phase.label},
+        "found": {"schedules": schedules, "search": label},
     }) if result.token else None
     return Outcome(
         verdict, prop, schedules, bool(result.exhaustive), message,
         scenario=scenario.name, target=target.spec,
-        trace=list(_trace(result.trace, target.root)),
-        token=token, search=phase.label,
+        trace=_trace(result.trace, target.root),
+        blocked=_trace(getattr(result, "blocked", ()), target.root),
+        token=token, search=label,
     )
 
 
@@ -276,16 +241,68 @@ def _python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def _trace(steps: Any, root: str) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield {
+def _trace(steps: Any, root: str) -> list[dict[str, Any]]:
+    """The steps as JSON objects, paths relative to ``root``, repeated blocks folded.
+
+    A block of up to 8 steps that occurs 3 or more times in a row (a spin
+    loop, a livelock) is listed once; its first step carries
+    ``"repeat": {"times": k, "steps": p}`` and ``"step"`` keeps numbering the
+    original schedule, so a 20,000-step livelock stays a few lines long.
+    """
+    rows = [
+        {
+            "step": i,
             "thread": str(step.thread),
             "op": str(step.op),
-            "object": None if step.object is None else str(step.object),
+            "object": str(step.object or ""),
             "file": display_path(step.file or "", root),
-            "line": step.line,
+            "line": int(step.line or 0),
             "source": (step.source or "").strip(),
+            "detail": str(getattr(step, "detail", "") or ""),
+            "preempted": bool(getattr(step, "preempted", False)),
         }
+        for i, step in enumerate(steps, 1)
+    ]
+    keys = [tuple(v for k, v in row.items() if k != "step") for row in rows]
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(rows):
+        best_p, best_k = 1, 1
+        for p in range(1, 9):
+            k = 1
+            while i + (k + 1) * p <= len(rows) and keys[i + k * p:i + (k + 1) * p] == keys[i:i + p]:
+                k += 1
+            if k >= 3 and p * k > best_p * best_k:
+                best_p, best_k = p, k
+        block = [dict(row) for row in rows[i:i + best_p]]
+        if best_k >= 3:
+            block[0]["repeat"] = {"times": best_k, "steps": best_p}
+            out.extend(block)
+            i += best_p * best_k
+        else:
+            out.append(block[0])
+            i += 1
+    return out
+
+
+def _message(message: str, target: Target) -> str:
+    """The checker's message with the submission's paths shown relative to its folder."""
+    for path in target.files:
+        shown = display_path(path, target.root)
+        for spelling in (path, _relative(path)):
+            if spelling and spelling != shown:
+                message = message.replace(spelling, shown)
+    return message
+
+
+def _relative(path: str) -> str:
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return ""
+    return "" if relative.startswith(os.pardir) else relative
 
 
 def replay(target: Target, data: dict[str, Any]) -> Outcome:
@@ -298,16 +315,16 @@ def replay(target: Target, data: dict[str, Any]) -> Outcome:
     search = Search(max_steps=int(options.get("max_steps", DEFAULT_MAX_STEPS)))
     body = _body(target, scenario)
     common = _options(target, scenario, search, body)
-    phase = _Phase(data["found"].get("search", ""), dict(options.get("phase", {})), 1.0)
+    label = str(data["found"].get("search", ""))
     with guard.quiet():
-        result = model.replay(body, data["schedule"], **common, **phase.options)
+        result = model.replay(body, data["schedule"], **common)
     if not result.failed:
         return error(
             "the token's schedule no longer fails: the submission behaves "
             "nondeterministically outside the checker's control", scenario=scenario.name,
             target=target.spec,
         )
-    outcome = _failure(target, scenario, search, phase, result,
+    outcome = _failure(target, scenario, search, label, result,
                        int(data["found"].get("schedules", 0)), data["token"])
     outcome.elapsed = time.perf_counter() - started
     return outcome

@@ -18,8 +18,7 @@ _COLUMNS = ("step", "thread", "operation", "object", "location", "source")
 
 def text(outcome: Outcome, timings: bool = False) -> str:
     """The human report of one scenario."""
-    head = f"{outcome.verdict.upper()}  {outcome.scenario}  {outcome.target}".rstrip()
-    lines = [head]
+    lines = [f"{outcome.verdict.upper()}  {outcome.scenario}  {outcome.target}".rstrip()]
     if outcome.verdict == "pass":
         lines.append(f"{_capital(outcome.message)}.")
         if outcome.search:
@@ -27,13 +26,19 @@ def text(outcome: Outcome, timings: bool = False) -> str:
     else:
         if outcome.property:
             lines.append(f"Property violated: {outcome.property}")
-        lines.extend(_indent(outcome.message))
-        if outcome.schedules:
-            lines.append(f"Found after {outcome.schedules} schedules ({outcome.search}); "
-                         f"shrunk trace of {len(outcome.trace)} steps:")
+        lines.extend(_indent(outcome.message, bool(outcome.blocked)))
+        if outcome.blocked:
+            lines.extend(step_table(outcome.blocked, numbered=False, indent="    "))
+        if outcome.search:
+            lines.append(f"Found after {plural(outcome.schedules, 'schedule')} "
+                         f"({outcome.search}).")
         if outcome.trace:
+            total = _steps(outcome.trace)
+            preemptions = sum(step.get("preempted", False) for step in outcome.trace)
             lines.append("")
-            lines.extend(trace_table(outcome.trace))
+            lines.append(f"Shrunk interleaving ({plural(total, 'step')}, "
+                         f"{plural(preemptions, 'preemption')}; * = preemption):")
+            lines.extend(step_table(outcome.trace))
         if outcome.replay:
             lines.append("")
             lines.append("Replay it with:")
@@ -47,24 +52,54 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _indent(message: str) -> list[str]:
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _indent(message: str, blocked: bool) -> list[str]:
+    head, found, _ = message.partition("every thread is blocked: ")
+    if blocked and found:  # the table of blocked threads below says the rest
+        return [f"  {head}every thread is blocked:"]
     return [f"  {line}" for line in message.splitlines() if line.strip()]
 
 
-def trace_table(trace: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [
-        (str(i), step["thread"], step["op"], step["object"] or "",
-         f"{step['file']}:{step['line']}" if step["file"] else "", step.get("source", ""))
-        for i, step in enumerate(trace, 1)
-    ]
-    widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS) - 1)]
+def _steps(trace: Sequence[dict[str, Any]]) -> int:
+    last = trace[-1]
+    repeat = last.get("repeat")
+    extra = repeat["times"] * repeat["steps"] - 1 if repeat else 0
+    return int(last.get("step", len(trace))) + extra
+
+
+def step_table(trace: Sequence[dict[str, Any]], numbered: bool = True,
+               indent: str = "  ") -> list[str]:
+    """Aligned rows: step (``*`` marks a preemption), thread, operation, object, location, source."""
+    rows = []
+    notes: dict[int, str] = {}
+    for index, step in enumerate(trace):
+        op = step["op"] + (f" ({step['detail']})" if step.get("detail") else "")
+        number = str(step.get("step", index + 1)) + ("*" if step.get("preempted") else "")
+        where = f"{step['file']}:{step['line']}" if step["file"] else ""
+        rows.append((number if numbered else "", step["thread"], op, step["object"] or "",
+                     where, step.get("source", "")))
+        repeat = step.get("repeat")
+        if repeat:
+            last = index + repeat["steps"] - 1
+            times, length = repeat["times"], repeat["steps"]
+            first = int(step.get("step", index + 1))
+            notes[last] = (f"... the {length} step{'s' if length > 1 else ''} from step "
+                           f"{first} repeat {times} times in a row, up to step "
+                           f"{first + times * length - 1}")
+    header = _COLUMNS if numbered else ("",) + _COLUMNS[1:]
+    widths = [min(max(len(row[i]) for row in [header, *rows]), 40) for i in range(5)]
     out = []
-    for row in [_COLUMNS, *rows]:
-        cells = [row[0].rjust(widths[0])] + [
-            cell.ljust(width) for cell, width in zip(row[1:-1], widths[1:])
+    for index, row in enumerate([header, *rows]):
+        cells = ([row[0].rjust(widths[0])] if numbered else []) + [
+            cell.ljust(width) for cell, width in zip(row[1:5], widths[1:])
         ]
-        out.append(("  " + "  ".join(cells) + "  " + row[-1]).rstrip())
-    return out
+        out.append((indent + "  ".join(cells) + "  " + row[5]).rstrip())
+        if index - 1 in notes:
+            out.append(f"  {notes[index - 1]}")
+    return out if numbered else out[1:]
 
 
 def dumps(data: Any) -> str:

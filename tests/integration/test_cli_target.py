@@ -1,6 +1,7 @@
 """Exit 2: a target that cannot be checked says why in one line, for check and for grade."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = "tests/data/submissions"
 
 
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def cli(*args, cwd=ROOT, timeout=120):
-    """Run ``python -m model ARGS``; returns the CompletedProcess (text)."""
+    """Run ``python -m model ARGS`` (from any folder); returns the CompletedProcess (text)."""
     return subprocess.run(
         [sys.executable, "-m", "model", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV,
     )
 
 

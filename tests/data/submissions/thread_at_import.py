@@ -1,15 +1,15 @@
-"""Hostile: importing it starts a real thread through threading's private helper."""
+"""Hostile: importing it starts a real thread through threading's private helper.
 
+The thread blocks for ever on a raw lock, outside anything the checker controls.
+"""
+
+import _thread
 import queue
 import threading
 
-
-def _spin():
-    while True:
-        pass
-
-
-threading._start_new_thread(_spin, ())
+_held = _thread.allocate_lock()
+_held.acquire()
+threading._start_new_thread(_held.acquire, ())
 
 
 class Buffer:
