@@ -296,7 +296,7 @@ def _guarantee(strat, found: Found) -> str:
 
 
 # ------------------------------------------------------------------ processes
-_STAT_KEYS = ("max_threads", "max_steps_seen")
+_STAT_KEYS = ("max_threads", "max_steps_seen")  # strategy counters merged across workers
 
 
 def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bound,

@@ -163,7 +163,7 @@ class ThreadState:
     __slots__ = (
         "s", "tid", "bit", "tobj", "serial", "ordinal", "_site", "glet",
         "kind", "obj", "op", "site", "deadline", "wake", "daemon", "started",
-        "done", "yield_to", "joiners", "probe", "begin_site",
+        "done", "yield_to", "joiners", "probe", "begin_site", "running", "begun",
     )
     kind_name = "Thread"
 
@@ -189,6 +189,8 @@ class ThreadState:
         self.joiners = []
         self.probe = False
         self.begin_site = None
+        self.running = False  # executing on its greenlet (begun, not yet given it back)
+        self.begun = False  # has run on its greenlet at all
 
     @property
     def name(self) -> str:
@@ -214,6 +216,9 @@ class Scheduler:
         self._next = strategy.next_thread
         self._next_value = strategy.next_value
         self.tracing = tracing
+        # Strategies that declare ``forced_points = False`` are not asked when
+        # only one thread can run (the protocol's default is to ask).
+        self.ask_forced = getattr(strategy, "forced_points", True)
         self.spurious = spurious
         self.max_steps = max_steps
         self.on_deadlock = on_deadlock
@@ -223,6 +228,7 @@ class Scheduler:
         self.enabled = ()
         # Runtime state.
         self.mode = ACTIVE
+        self.slow = tracing  # take the general path at every point
         self.busy = False  # inside a strategy call: controlled calls fall through
         self.os_ident = _get_ident()
         self.hub = None
@@ -320,10 +326,45 @@ class Scheduler:
         t.kind = kind
         t.obj = obj
         t.op = None
-        if self.tracing:
-            t.site = caller_site()
-        nt = self._choose(t)
-        if nt is not t:
+        if self.slow or self.timed or self.yielders:
+            if self.tracing:
+                t.site = caller_site()
+            nt = self._choose(t)
+            if nt is not t:
+                self.cur = nt
+                nt.glet.switch()
+            return
+        # The common case, inlined from _choose: no tracing, no deadline
+        # pending, no fairness debt.
+        step = self.step
+        mask = self.mask
+        en = _TUPLES.get(mask)
+        if en is None or not en or step >= self.max_steps:
+            nt = self._choose(t)
+            if nt is not t:
+                self.cur = nt
+                nt.glet.switch()
+            return
+        self.enabled = en
+        tid = t.tid
+        self.current = tid if mask >> tid & 1 else None
+        if len(en) == 1 and not self.ask_forced:
+            c = en[0]
+        else:
+            self.busy = True
+            try:
+                c = self._next(self)
+            except BaseException as e:  # the strategy failed, not the body
+                self.busy = False
+                self._strategy_error(e)
+            self.busy = False
+            if not mask >> c & 1 or c not in en:
+                self._bad_choice(c, en, step)
+            if len(en) > 1:
+                self.choices.append(c)
+        self.step = step + 1
+        if c != tid:
+            nt = self.threads[c]
             self.cur = nt
             nt.glet.switch()
 
@@ -377,10 +418,7 @@ class Scheduler:
             self._strategy_error(e)
         self.busy = False
         if c not in en:
-            self._strategy_error(CheckerBug(
-                f"strategy {getattr(self.strategy, 'name', self.strategy)!r} chose "
-                f"thread {c!r}, which is not enabled (enabled: {list(en)}) at step {step}"
-            ))
+            self._bad_choice(c, en, step)
         if len(en) > 1:
             self.choices.append(c)
         self.step = step + 1
@@ -396,6 +434,12 @@ class Scheduler:
             cur = self.current
             self.trace.append([nt, kind, nt.obj, nt.site, "", cur is not None and c != cur])
         return nt
+
+    def _bad_choice(self, c, en, step):
+        self._strategy_error(CheckerBug(
+            f"strategy {getattr(self.strategy, 'name', self.strategy)!r} chose "
+            f"thread {c!r}, which is not enabled (enabled: {list(en)}) at step {step}"
+        ))
 
     def _offer(self) -> tuple[int, ...]:
         """Enabled threads plus due timeouts, minus threads that owe a yield."""
@@ -462,7 +506,7 @@ class Scheduler:
         m.tid = len(self.threads)
         m.bit = 1 << m.tid
         m.started = True
-        m.glet = greenlet(self._bootstrap, self.hub)
+        m.glet = _greenlet_for(self.hub, self.os_ident)
         m.kind = "begin"
         m.obj = m
         m.op = None
@@ -470,8 +514,9 @@ class Scheduler:
         self.threads.append(m)
         self.mask |= m.bit
 
-    def _bootstrap(self, *_):
-        t = self.cur
+    def _run_thread(self, t: ThreadState):
+        """Run thread ``t`` to its end; return the greenlet to hand off to (None: the hub)."""
+        t.running = t.begun = True
         try:
             try:
                 if t.tid == 0:
@@ -484,12 +529,16 @@ class Scheduler:
             except GreenletExit:
                 raise
             except BaseException as e:
+                if self.mode:
+                    return None  # raised while unwinding a finished schedule
                 self._raised(t, e)
             if self.mode:
-                return
-            self._exit(t)
+                return None
+            return self._exit(t)
         except GreenletExit:
-            return
+            return None
+        finally:
+            t.running = False
 
     def _join_non_daemon(self, main: ThreadState) -> None:
         # Like the interpreter at exit: wait for every non-daemon thread.
@@ -507,19 +556,18 @@ class Scheduler:
                     nt.glet.switch()
                 m.joiners.remove(main)
 
-    def _exit(self, t: ThreadState) -> None:
+    def _exit(self, t: ThreadState):
         if t.tid == 0:
             self.completed = True
-            return  # the greenlet ends and control returns to the hub
+            return None  # back to the hub: the schedule is over
         self.point(t, "exit", t)
         t.done = True
         self.disable(t)
         for j in t.joiners:
             self.enable(j)
         nt = self._choose(t)
-        # Hand off directly: when this greenlet ends, its parent runs next.
-        t.glet.parent = nt.glet
         self.cur = nt
+        return nt.glet
 
     def _raised(self, t: ThreadState, e: BaseException) -> None:
         """An exception escaped thread ``t``: classify it and fail the schedule."""
@@ -633,20 +681,53 @@ class Scheduler:
     def _teardown(self) -> None:
         self.mode = TEARDOWN
         hub = self.hub
+        pool = _pools.setdefault(self.os_ident, [])
         for m in self.threads:
             g = m.glet
             if g is None or g.dead:
                 continue
-            if not g:  # never started: nothing to unwind
-                continue
-            self.cur = m
-            try:
-                g.parent = hub
-                g.throw(GreenletExit)
-            except (GreenletExit, Exception):
-                pass  # an exception while unwinding a dead schedule is not a verdict
+            if m.running:  # inside its thread: unwind it; it parks itself in the pool
+                self.cur = m
+                try:
+                    g.parent = hub
+                    g.throw(GreenletExit)
+                except (GreenletExit, Exception):
+                    pass  # an exception while unwinding a dead schedule is not a verdict
+            elif not m.begun and len(pool) < _POOL_MAX:
+                pool.append(g)  # spawned but never ran: still parked in the pool loop
         self.mode = DEAD
         self.cur = None
+
+
+# Greenlets are expensive to create and to end (~13 us each here) but cheap to
+# resume (~0.7 us), so each OS thread keeps a pool of idle worker greenlets;
+# a controlled thread borrows one and gives it back when it ends.
+_pools: dict[int, list] = {}
+_POOL_MAX = 64
+
+
+def _greenlet_for(hub, os_ident):
+    pool = _pools.get(os_ident)
+    if pool:
+        g = pool.pop()
+        if g.parent is not hub:
+            g.parent = hub
+        return g
+    return greenlet(_worker_main, hub)
+
+
+def _worker_main(*_):
+    """The run function of a pooled greenlet: run one controlled thread after another."""
+    me = getcurrent()
+    while True:
+        s = _active
+        nxt = s._run_thread(s.cur)
+        pool = _pools.setdefault(s.os_ident, [])
+        if len(pool) < _POOL_MAX:
+            pool.append(me)
+        # Park here until lent to the next thread (or dropped: GreenletExit ends us).
+        # (Not ``nxt or hub``: a greenlet that has not started yet is falsy.)
+        (s.hub if nxt is None else nxt).switch()
 
 
 class _Abort(Exception):

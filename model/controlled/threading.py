@@ -137,7 +137,11 @@ class Lock(_Primitive):
         elif t.wake is TIMEOUT:
             t.wake = None
             return False
-        self._take(t)
+        # Invariant: a thread is only chosen when its operation can proceed.
+        assert self._owner is None, f"{self!r} taken by thread {t.tid} while held"
+        self._owner = t
+        for w in q:
+            s.disable(w)
         return True
 
     __enter__ = acquire
@@ -162,7 +166,16 @@ class Lock(_Primitive):
             s.enable(w)
 
     def __exit__(self, *exc):
-        self.release()
+        # release(), inlined: this runs at the end of every ``with lock:``.
+        s = self._s
+        if s.mode:
+            return self._release_off()
+        s.point(s.cur, "release", self)
+        if self._owner is None:
+            raise RuntimeError("release unlocked lock")
+        self._owner = None
+        for w in self._q:
+            s.enable(w)
 
     def locked(self):
         s = self._s
@@ -455,7 +468,8 @@ class Condition(_Primitive):
             s.point(s.cur, "notify", self)
         if not self._lock._is_owned_by(s.cur):
             raise RuntimeError("cannot notify on un-acquired lock")
-        self._notify(n)
+        if self._waiters:
+            self._notify(n)
 
     def notify_all(self):
         s = self._s

@@ -21,6 +21,7 @@ class RandomWalk:
 
     name = "random"
     spurious_default = True
+    forced_points = False  # not asked where only one thread can run
 
     def __init__(self, seed: int = 0, *, spurious_probability: float = 0.05,
                  first_index: int = 0, stride: int = 1):
@@ -35,23 +36,19 @@ class RandomWalk:
         self._rng = random.Random()
         self._random = self._rng.random
         self.max_threads = 0
-        self.max_steps_seen = 0
-        self._last_step = 0
 
     def begin_schedule(self) -> bool:
         self.index += self.stride
         self._rng.seed(f"random:{self.seed}:{self.index}")
-        self._last_step = 0
         return True
 
     def next_thread(self, point) -> int:
         en = point.enabled
         n = len(en)
-        if n > self.max_threads:
-            self.max_threads = n
-        self._last_step = point.step
         if n == 1:
             return en[0]
+        if n > self.max_threads:
+            self.max_threads = n
         return en[int(self._random() * n)]
 
     def next_value(self, kind: str, n: int) -> int:
@@ -60,8 +57,7 @@ class RandomWalk:
         return int(self._random() * n)
 
     def end_schedule(self, failed: bool) -> None:
-        if self._last_step + 1 > self.max_steps_seen:
-            self.max_steps_seen = self._last_step + 1
+        pass
 
     @property
     def exhaustive(self) -> bool:
