@@ -316,8 +316,16 @@ def replay(target: Target, data: dict[str, Any]) -> Outcome:
     body = _body(target, scenario)
     common = _options(target, scenario, search, body)
     label = str(data["found"].get("search", ""))
-    with guard.quiet():
-        result = model.replay(body, data["schedule"], **common)
+    try:
+        with guard.quiet():
+            result = model.replay(body, data["schedule"], **common)
+    except (model.Nondeterminism, model.TokenError) as problem:
+        recorded = options.get("python")
+        note = (f" The token was made with Python {recorded} at line granularity; this is "
+                f"Python {_python()}, and line-level schedules can differ between versions."
+                if recorded and recorded != _python() else "")
+        return error(f"the token's schedule cannot be replayed: {problem}{note}",
+                     scenario=scenario.name, target=target.spec)
     if not result.failed:
         return error(
             "the token's schedule no longer fails: the submission behaves "

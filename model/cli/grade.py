@@ -69,8 +69,8 @@ BATTERY: tuple[Entry, ...] = (
     _entry(1, 1, 2, "sync", 500, items=3),
     _entry(3, 3, 2, "sync", 2000),
     _entry(1, 1, 1, "line", 500),
-    _entry(2, 2, 1, "line", 1000),
-    _entry(2, 2, 2, "line", 1000),
+    _entry(2, 2, 1, "line", 500),
+    _entry(2, 2, 2, "line", 500),
 )
 
 _NAME = re.compile(r"^(\d+)p(\d+)c-cap(\d+)(?:-k(\d+))?-(sync|line)$")
@@ -307,8 +307,10 @@ def _report(args: argparse.Namespace, spec: str, outcomes: Sequence[Outcome]) ->
                 f"{counts['error']} errors of {len(outcomes)} scenarios ({spec})\n")
     for o in outcomes:
         if o.verdict != "pass":
-            table.write(f"\n{o.scenario}: {o.property or o.verdict}: "
-                        f"{o.message.splitlines()[0] if o.message else ''}\n")
+            first = o.message.splitlines()[0] if o.message else ""
+            if len(first) > 160:
+                first = first[:157] + "..."
+            table.write(f"\n{o.scenario}: {o.property or o.verdict}: {first}\n")
             if o.replay:
                 table.write(f"  {o.replay}\n")
     if "note" in data:
