@@ -393,7 +393,8 @@ class _Recorded:
         return method
 
     def __len__(self) -> int:
-        return self._recorder.run("__len__", len, self._target)
+        target = self._target
+        return self._recorder.run("__len__", lambda: len(target))
 
     def __repr__(self) -> str:
         return f"<recorded {self._target!r}>"

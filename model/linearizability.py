@@ -173,7 +173,7 @@ def check_history(
     configurations = 0
     unknown = ""
     for part in parts:
-        outcome = _search(part, spec, deadline)
+        outcome = _search_learning(part, spec, deadline)
         configurations += outcome.configurations
         if outcome.verdict is Verdict.NOT_LINEARIZABLE:
             searched = _now() - started
@@ -234,6 +234,8 @@ class _Outcome:
     verdict: Verdict
     order: list[int] = field(default_factory=list)
     configurations: int = 0
+    over_budget: bool = False  # Unknown because the step budget ran out, not the time
+    stuck: tuple = ()  # (state, [(call, result), ...]) at the deepest dead end
 
 
 @dataclass
@@ -270,8 +272,21 @@ class _Atoms:
         return atoms
 
 
-def _search(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome:
-    """Wing & Gong / Lowe just-in-time search over one part; see the module docstring."""
+def _search(
+    ops: list[Operation],
+    spec: Any,
+    deadline: float | None,
+    *,
+    budget: int | None = None,
+    learned: tuple = (),
+    dead: set | None = None,
+) -> _Outcome:
+    """Wing & Gong / Lowe just-in-time search over one part; see the module docstring.
+
+    ``budget`` caps the steps (then Unknown with ``over_budget``); ``learned``
+    goes to the spec's ``search_order``; ``dead`` holds configurations known
+    to lead nowhere, and receives those this search refutes.
+    """
     atoms = _Atoms.of(ops, spec)
     count = len(atoms.op_id)
     if any(atoms.pending) and not hasattr(spec, "pending"):
@@ -302,63 +317,55 @@ def _search(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome
 
     step, pending_states = spec.step, getattr(spec, "pending", None)
     calls, results, pending, after = atoms.call, atoms.result, atoms.pending, atoms.after
+    hints = _hints(spec, ops, atoms, learned)
+    dead_end = getattr(spec, "dead_end", None)
+    dead_end = dead_end(ops) if dead_end is not None else None
     linearized = bytearray(count)
+
+    def candidates() -> list[int]:
+        # The atoms whose call comes before the first response still in the
+        # list (and whose predecessor step, if any, is done), best hint first.
+        found = []
+        node = nxt[head]
+        while is_call[node]:
+            atom = atom_of[node]
+            before = after[atom]
+            if before < 0 or linearized[before]:
+                found.append(atom)
+            node = nxt[node]
+        if hints is not None and len(found) > 1:
+            found.sort(key=hints.__getitem__)
+        return found
+
     need = count - sum(pending)
     done = 0
     state = spec.init()
     bits = 0
-    seen: set = set()
-    # The linearized atoms, each with the state before it.  A choice undone is
-    # never retried: its configuration stays in ``seen``, so the next pass
-    # over the same call tries its other successor states, then moves on.
-    stack: list[tuple[int, Any]] = []
-    node = nxt[head]
+    dead = set() if dead is None else dead
+    seen: set = set(dead)
+    deepest: tuple = (-1, ())
+    # One frame per linearized atom: the candidates of its level, which one
+    # was taken (cands[i]), its successor states and the next one to try
+    # (j), and the state before it.  Backing up resumes that level there.
+    stack: list[tuple[list[int], int, Any, int, Any]] = []
+    cands, i, successors, j = candidates(), 0, None, 0
     steps = 0
     while done < need:
-        if deadline is not None and steps % _CLOCK_EVERY == 0 and _now() > deadline:
-            return _Outcome(Verdict.UNKNOWN, configurations=len(seen))
+        if steps % _CLOCK_EVERY == 0:
+            if deadline is not None and _now() > deadline:
+                return _Outcome(Verdict.UNKNOWN, configurations=len(seen))
+            if budget is not None and steps >= budget:
+                return _Outcome(Verdict.UNKNOWN, configurations=len(seen), over_budget=True, stuck=deepest[1])
         steps += 1
-        atom = atom_of[node]
-        if is_call[node]:
-            before = after[atom]
-            if before >= 0 and not linearized[before]:
-                node = nxt[node]
-                continue
-            if pending[atom]:
-                successors = pending_states(state, calls[atom])
-            else:
-                ok, new_state = step(state, calls[atom], results[atom])
-                successors = (new_state,) if ok else ()
-            if successors:
-                new_bits = bits | (1 << atom)
-            for successor in successors:
-                key = (new_bits, successor)
-                try:
-                    if key not in seen:
-                        seen.add(key)
-                        break
-                except TypeError as error:
-                    raise _unhashable(spec, successor) from error
-            else:
-                node = nxt[node]
-                continue
-            stack.append((atom, state))
-            state = successor
-            bits = new_bits
-            linearized[atom] = 1
-            done += not pending[atom]
-            # Unlink the call and its response.
-            c = call_node[atom]
-            nxt[prv[c]], prv[nxt[c]] = nxt[c], prv[c]
-            r = return_node[atom]
-            if r:
-                nxt[prv[r]], prv[nxt[r]] = nxt[r], prv[r]
-            node = nxt[head]
-        else:
-            # This operation's response: it can no longer be placed; undo the last choice.
+        if i == len(cands):
+            # No candidate fits: undo the last choice and try its alternatives.
             if not stack:
                 return _Outcome(Verdict.NOT_LINEARIZABLE, configurations=len(seen))
-            atom, state = stack.pop()
+            if len(stack) > deepest[0]:
+                deepest = (len(stack), (state, [(calls[a], results[a]) for a in cands]))
+            dead.add((bits, state))
+            cands, i, successors, j, state = stack.pop()
+            atom = cands[i]
             bits ^= 1 << atom
             linearized[atom] = 0
             done -= not pending[atom]
@@ -367,9 +374,88 @@ def _search(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome
                 nxt[prv[r]] = prv[nxt[r]] = r
             c = call_node[atom]
             nxt[prv[c]] = prv[nxt[c]] = c
-            node = c
-    order = [atoms.op_id[atom] for atom, _ in stack]
+            continue
+        atom = cands[i]
+        if successors is None:
+            if pending[atom]:
+                successors = tuple(pending_states(state, calls[atom]))
+            else:
+                ok, new_state = step(state, calls[atom], results[atom])
+                successors = (new_state,) if ok else ()
+            if dead_end is not None and successors:
+                successors = tuple(s for s in successors if not dead_end(calls[atom], state, s))
+            j = 0
+        if j == len(successors):
+            i, successors = i + 1, None
+            continue
+        successor = successors[j]
+        j += 1
+        new_bits = bits | (1 << atom)
+        key = (new_bits, successor)
+        try:
+            if key in seen:
+                continue
+        except TypeError as error:
+            raise _unhashable(spec, successor) from error
+        seen.add(key)
+        stack.append((cands, i, successors, j, state))
+        state = successor
+        bits = new_bits
+        linearized[atom] = 1
+        done += not pending[atom]
+        # Unlink the call and its response.
+        c = call_node[atom]
+        nxt[prv[c]], prv[nxt[c]] = nxt[c], prv[c]
+        r = return_node[atom]
+        if r:
+            nxt[prv[r]], prv[nxt[r]] = nxt[r], prv[r]
+        cands, i, successors = candidates(), 0, None
+    order = [atoms.op_id[frame[0][frame[1]]] for frame in stack]
     return _Outcome(Verdict.OK, order, configurations=len(seen))
+
+
+def _hints(spec: Any, ops: list[Operation], atoms: _Atoms, learned: tuple) -> list[Any] | None:
+    # A sort key per atom from the spec's search_order hook, or None (invocation order).
+    order = getattr(spec, "search_order", None)
+    if order is None:
+        return None
+    key = order(ops, learned) if learned else order(ops)
+    by_id = {op.id: op for op in ops}
+    return [
+        key(atoms.call[a], atoms.result[a], by_id[atoms.op_id[a]]) for a in range(len(atoms.op_id))
+    ]
+
+
+def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) -> _Outcome:
+    """``_search`` with restarts that learn from where the search got stuck.
+
+    A search that takes a wrong early turn (two concurrent puts in the
+    wrong order) may refute everything after it before it backs up that
+    far.  So each search gets a step budget; when it runs out, the spec's
+    ``learn`` turns the deepest dead end into hints ("this item should
+    have gone in before that one") for the next search's ``search_order``,
+    and the budget doubles.  Configurations refuted so far stay refuted.
+    When nothing new is learned the last search runs to the deadline, so
+    the verdict is exactly the plain search's; only its speed differs.
+    """
+    learn = getattr(spec, "learn", None)
+    if learn is None:
+        return _search(ops, spec, deadline)
+    dead: set = set()
+    learned: list = []
+    budget: int | None = max(4 * _CLOCK_EVERY, 8 * len(ops))
+    while True:
+        outcome = _search(ops, spec, deadline, budget=budget, learned=tuple(learned), dead=dead)
+        if not outcome.over_budget:
+            return outcome
+        state, failures = outcome.stuck or (None, [])
+        new = [fact for call, result in failures for fact in learn(state, call, result)]
+        new = [fact for fact in dict.fromkeys(new) if fact not in learned]
+        if new:
+            learned += new
+            budget *= 2
+        else:
+            budget = None
 
 
 def _unhashable(spec: Any, state: Any) -> TypeError:
@@ -382,7 +468,7 @@ def _unhashable(spec: Any, state: Any) -> TypeError:
 def _decide(ops: list[Operation], spec: Any, deadline: float | None) -> Verdict:
     if deadline is not None and _now() > deadline:
         return Verdict.UNKNOWN
-    return _search(ops, spec, deadline).verdict
+    return _search_learning(ops, spec, deadline).verdict
 
 
 # -- the witness ------------------------------------------------------------------

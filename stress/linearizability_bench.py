@@ -38,7 +38,7 @@ def record(ops: int, threads: int, capacity: int, seed: int, workload: str = "no
     calls wait at once and overlap (the harder case for the search).
     """
     recorder = Recorder()
-    q = recorder.wrap(queue.Queue(capacity))
+    q = recorder.wrap(queue.Queue(capacity or 0))
     start = threading.Barrier(threads)
     if workload == "blocking":
         assert threads % 2 == 0, "the blocking workload needs an even number of threads"
@@ -122,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 2000, 4000, 8000])
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--capacity", type=int, default=8)
+    parser.add_argument("--capacity", type=int, default=8, help="0: unbounded")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--workload", choices=["nowait", "blocking"], default="nowait")
     args = parser.parse_args(argv)
+    args.capacity = args.capacity or None
     spec = QueueSpec(args.capacity)
     what = "put_nowait/get_nowait/qsize" if args.workload == "nowait" else "blocking put/get, half each"
     print(

@@ -33,6 +33,8 @@ BoundedQueue's signatures (``put(item, timeout=None)``,
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import math
 import numbers
 from typing import Any, Hashable, Iterable
@@ -162,6 +164,153 @@ class QueueSpec:
             at -= 1
         return items[:at] + (item,) + items[at:]
 
+    # -- hints for the checker ---------------------------------------------------
+
+    def search_order(self, operations: list, learned: Iterable[tuple] = ()) -> Any:
+        """A sort key for trying candidate operations, best first: a guess, never a rule.
+
+        Earliest deadline first: an operation is tried at its response
+        time, the latest instant it can take effect.  A put gets an earlier
+        deadline when FIFO forces its item ahead of another: if the get of
+        its item returned before the get of a second item (of the same
+        priority) was invoked, or put it first in one batch, its put must
+        come before the second item's put, hence before that put's
+        deadline.  Without this, a put whose call happened to return early
+        goes in first, and the mistake shows only when the items reach the
+        front, maybe hundreds of operations later, after a search
+        exponential in the operations between.
+        """
+        inf = math.inf
+        own: dict[Any, float] = {}  # item -> response of its put
+        for op in operations:
+            if op.call.name in _PUTS + ("put_many",):
+                for item in _values(op)[0]:
+                    with _ignoring(TypeError):
+                        own[item] = min(own.get(item, inf), inf if op.pending else op.responded)
+        # The gets of items: (invoked, responded, position, item), per priority level.
+        levels: dict[Any, list[tuple[float, float, int, Any]]] = {}
+        got: set = set()
+        for op in operations:
+            for position, item in enumerate(_values(op)[1]):
+                with _ignoring(TypeError):
+                    if item in own and item not in got:
+                        got.add(item)
+                        level = _priority(item) if self.priority else 0
+                        levels.setdefault(level, []).append((op.invoked, op.responded, position, item))
+        for item in own.keys() - got:  # never taken: behind every item that was
+            level = _priority(item) if self.priority else 0
+            levels.setdefault(level, []).append((inf, inf, 0, item))
+        deadline = dict(own)
+        for gets in levels.values():
+            gets.sort(key=lambda g: (g[0], g[2]))
+            starts = [g[0] for g in gets]
+            later = [inf] * (len(gets) + 1)  # later[k]: earliest deadline among gets[k:]
+            for k in range(len(gets) - 1, -1, -1):
+                invoked, responded, position, item = gets[k]
+                after = later[bisect.bisect_right(starts, responded)] if responded < inf else inf
+                if k + 1 < len(gets) and gets[k + 1][0] == invoked and gets[k + 1][2] > position:
+                    after = min(after, deadline[gets[k + 1][3]])  # next in the same batch
+                deadline[item] = min(deadline[item], after)
+                later[k] = min(later[k + 1], deadline[item])
+        # Orders the search learned it got wrong (see ``learn``): first before second.
+        learned = list(learned)
+        for _ in learned:
+            changed = False
+            for first, second in learned:
+                with _ignoring(TypeError, KeyError):
+                    if deadline[second] < deadline[first]:
+                        deadline[first], changed = deadline[second], True
+            if not changed:
+                break
+
+        def key(call: Call, result: Any, op: Any) -> float:
+            mine = inf if op.responded is None else op.responded
+            if call.name in _PUTS:
+                with _ignoring(TypeError):
+                    return min(mine, deadline.get(_arg(call, 0, "item"), mine))
+            return mine
+
+        return key
+
+    def learn(self, state: State, call: Call, result: Any) -> list[tuple[Any, Any]]:
+        """Why a get could not come next in ``state``: pairs (x, y), "x should have gone in before y".
+
+        When a get returned ``x`` but ``x`` sits behind ``y`` in the queue,
+        the puts of ``x`` and ``y`` were probably linearized the wrong way
+        round.  A hint for ``search_order``, never a rule.
+        """
+        if call.name in _GETS and not isinstance(result, Raised):
+            wanted = [result]
+        elif call.name == "get_many" and isinstance(result, (list, tuple)):
+            wanted = list(result)
+        else:
+            return []
+        items = state[0]
+        for k, item in enumerate(wanted):
+            if k < len(items) and _same(item, items[k]):
+                continue
+            try:
+                at = items.index(item)
+            except ValueError:
+                return []
+            return [(item, other) for other in items[k:at]]
+        return []
+
+    def dead_end(self, operations: list) -> Any:
+        """A test of each state a put leads to: True when no run can go on from it.
+
+        An item ahead of another in the queue comes out first.  So a put
+        that places item ``x`` behind ``y`` is a dead end when the history
+        says otherwise: the get of ``x`` returned before the get of ``y``
+        was invoked, or ``y`` never came out while ``x`` did (unless a
+        pending get may have taken it).  The search then drops that order at
+        once instead of finding out when the items reach the front.  Only
+        items put once and taken at most once are judged.
+        """
+        inf = math.inf
+        puts: dict[Any, int] = {}
+        gets: dict[Any, list[tuple[float, float]]] = {}
+        pending_get = False
+        for op in operations:
+            produced, consumed = _values(op)
+            pending_get |= op.responded is None and op.call.name in _GETS + ("get_many",)
+            with _ignoring(TypeError):
+                for item in produced:
+                    puts[item] = puts.get(item, 0) + 1
+                for item in consumed:
+                    gets.setdefault(item, []).append((op.invoked, op.responded))
+        never = None if pending_get else (inf, inf)
+        window: dict[Any, tuple[float, float]] = {}
+        for item, count in puts.items():
+            taken = gets.get(item, [])
+            if count == 1 and len(taken) <= 1:
+                span = taken[0] if taken else never
+                if span is not None:
+                    window[item] = span
+
+        def dead(call: Call, state: State, new_state: State) -> bool:
+            if call.name not in _PUTS:
+                return False
+            item = _arg(call, 0, "item")
+            try:
+                got_at, returned_at = window[item]
+            except (KeyError, TypeError):
+                return False
+            items = new_state[0]
+            at = len(items) - 1 if not self.priority else _position(items, item)
+            for k, other in enumerate(items):
+                if k == at:
+                    continue
+                try:
+                    other_got, other_returned = window[other]
+                except (KeyError, TypeError):
+                    continue
+                if (other_got > returned_at) if k < at else (got_at > other_returned):
+                    return True
+            return False
+
+        return dead
+
     # -- which operations can be removed together (for minimal witnesses) -----
 
     def removal_units(self, operations: list) -> list[frozenset[int]]:
@@ -251,12 +400,22 @@ def _argument_error(call: Call) -> str | None:
     return None
 
 
+_ignoring = contextlib.suppress
+
+
 def _batch(call: Call) -> list:
     return list(_arg(call, 0, "items"))
 
 
 def _priority(item: Any) -> Any:
     return getattr(item, "priority", 0)
+
+
+def _position(items: tuple, item: Any) -> int:
+    for k, other in enumerate(items):
+        if other is item:
+            return k
+    return items.index(item)
 
 
 def _same(result: Any, expected: Any) -> bool:

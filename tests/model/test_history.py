@@ -121,7 +121,7 @@ def test_wrap_records_public_methods_and_passes_other_attributes_through():
     only.append(1)
     only.popleft()
     assert len(only) == 0
-    assert [op.call.name for op in recorder.history()][3:] == ["append", "__len__"]
+    assert [op.call for op in recorder.history()][3:] == [Call("append", (1,)), Call("__len__")]
     assert repr(only) == "<recorded deque([])>"
 
 

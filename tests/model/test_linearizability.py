@@ -389,6 +389,7 @@ def test_unhashable_states_are_explained():
         check_history(H([("A", "put", ([1],), None, 0, 1)]), QueueSpec())
 
 
+@pytest.mark.slow
 def test_a_long_sequential_history_needs_no_recursion():
     rows = []
     for i in range(5000):
@@ -422,3 +423,59 @@ def test_a_pending_operation_with_a_spec_returning_several_states_tries_each():
 def test_histories_with_operations_built_directly_work_too():
     ops = [Operation(7, "A", Call("put", (1,)), 0, 1, None), Operation(3, "B", Call("get"), 2, 3, 1)]
     assert check_history(History(ops), QueueSpec()).linearization == (7, 3)
+
+
+# -- restarts that learn -----------------------------------------------------------------
+
+
+def misleading_history(groups=8):
+    """put(x) and put(y) overlap; y's put returns first, but x came out first.
+
+    The gets of x and y overlap each other and come after every group of
+    three concurrent puts; only a qsize between them, which saw one item
+    gone when only the get of x had started, tells that x was first.  A
+    search that puts y first finds out at the end and must refute every
+    order of every group (6 ** groups) before it gets back that far.
+    """
+    rows = [("A", "put", ("x",), None, 0, 10), ("B", "put", ("y",), None, 1, 2)]
+    t = 20
+    for g in range(groups):
+        rows += [("C", "put", ((g, 0),), None, t, t + 5), ("D", "put", ((g, 1),), None, t + 1, t + 4),
+                 ("E", "put", ((g, 2),), None, t + 2, t + 3)]
+        t += 10
+    size = 2 + 3 * groups
+    rows += [("F", "get", (), "x", t, t + 5), ("H", "qsize", (), size - 1, t + 1, t + 2),
+             ("G", "get", (), "y", t + 3, t + 6)]
+    t += 10
+    for g in range(groups):
+        for k in range(3):
+            rows.append(("F", "get", (), (g, k), t, t + 1))
+            t += 2
+    return H(rows)
+
+
+def test_restarts_learn_the_put_order_the_first_search_got_wrong():
+    class Unpruned(QueueSpec):  # without dead_end, so only learning can save the search
+        dead_end = None
+        lessons = []
+
+        def learn(self, state, call, result):
+            facts = super().learn(state, call, result)
+            self.lessons.extend(facts)
+            return facts
+
+    spec = Unpruned()
+    result = check_history(misleading_history(), spec, time_limit=60)
+    assert result.ok
+    assert ("x", "y") in spec.lessons
+    assert result.configurations < 100_000
+
+
+def test_without_hints_the_plain_search_gives_the_same_verdicts():
+    class Plain(QueueSpec):
+        search_order = dead_end = learn = None
+
+    for rows in (LONG_BAD_HISTORY, [("A", "put", (1,), None, 0, 3), ("B", "put", (2,), None, 1, 2),
+                                    ("C", "get", (), 2, 4, 5), ("C", "get", (), 1, 6, 7)]):
+        assert check_history(H(rows), Plain()).verdict is check_history(H(rows), QueueSpec()).verdict
+    assert check_history(misleading_history(groups=3), Plain()).ok

@@ -246,6 +246,7 @@ operations = st.lists(
 )
 
 
+@pytest.mark.slow
 @given(capacity=st.integers(1, 4), ops=operations)
 def test_the_spec_accepts_exactly_what_queue_queue_does_sequentially(capacity, ops):
     real, spec = queue.Queue(capacity), QueueSpec(capacity)
@@ -263,6 +264,7 @@ def test_the_spec_accepts_exactly_what_queue_queue_does_sequentially(capacity, o
         state = spec.step(state, call, result)[1]
 
 
+@pytest.mark.slow
 @given(st.lists(st.tuples(st.integers(-2, 2), st.integers()), max_size=20))
 def test_the_priority_spec_serves_in_the_order_of_a_stable_sort(items):
     spec = QueueSpec(priority=True)
@@ -270,3 +272,118 @@ def test_the_priority_spec_serves_in_the_order_of_a_stable_sort(items):
     state = run(spec, *[(put(r), None) for r in records])
     expected = sorted(records, key=lambda r: -r.priority)  # stable: FIFO among equals
     assert list(state[0]) == expected
+
+
+# -- agreement with mq.BoundedQueue, one call at a time ----------------------------------
+
+class Item:
+    """A hashable item with a priority, told apart by its number."""
+
+    def __init__(self, n, priority):
+        self.n, self.priority = n, priority
+
+    def __eq__(self, other):
+        return isinstance(other, Item) and (self.n, self.priority) == (other.n, other.priority)
+
+    def __hash__(self):
+        return hash((self.n, self.priority))
+
+    def __repr__(self):
+        return f"Item({self.n}, p={self.priority})"
+
+
+mq_calls = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["put", "put_nowait"]), st.integers(0, 99), st.integers(-1, 1)),
+        st.tuples(st.just("put_many"), st.lists(st.integers(0, 99), max_size=4), st.integers(-1, 1)),
+        st.tuples(st.sampled_from(["get", "get_nowait", "qsize", "__len__", "close"]), st.none(), st.none()),
+        st.tuples(st.just("get_many"), st.integers(0, 4), st.none()),
+        st.tuples(st.just("put"), st.just("bad timeout"), st.none()),
+    ),
+    max_size=30,
+)
+
+
+@pytest.mark.slow
+@given(capacity=st.one_of(st.none(), st.integers(1, 3)), priority=st.booleans(), calls=mq_calls)
+def test_the_spec_accepts_what_mq_bounded_queue_does_one_call_at_a_time(capacity, priority, calls):
+    from mq import BoundedQueue, MQError
+
+    from model.history import raised_of
+
+    real, spec = BoundedQueue(capacity, priority=priority), QueueSpec(capacity, priority=priority)
+    state = spec.init()
+    for number, (name, arg, rank) in enumerate(calls):
+        # Never block: a call the spec says would wait gets timeout=0 instead.
+        if name in ("put", "put_nowait"):
+            args, kwargs = (Item(number, rank),), {}
+            if arg == "bad timeout":
+                kwargs = {"timeout": -1}
+            elif name == "put" and spec._full(state[0]) and not state[1]:
+                kwargs = {"timeout": 0}
+        elif name == "put_many":
+            args, kwargs = ([Item(100 * number + i, rank) for i in range(len(arg))],), {"timeout": 0}
+        elif name in ("get", "get_many"):
+            args, kwargs = (() if name == "get" else (arg,)), ({} if state[0] or state[1] else {"timeout": 0})
+        else:
+            args, kwargs = (), {}
+        call = Call(name, args, kwargs)
+        try:
+            result = len(real) if name == "__len__" else getattr(real, name)(*args, **kwargs)
+        except (MQError, TypeError, ValueError) as error:
+            result = raised_of(error)
+        for step_call, step_result in spec.atomic_steps(call, result) or [(call, result)]:
+            ok, state = spec.step(state, step_call, step_result)
+            assert ok, (step_call, step_result, state)
+        assert real.qsize() == len(state[0]) and real.closed == state[1]
+
+
+# -- hints for the checker: they change the search order, never the verdict -------------
+
+def test_search_order_tries_a_put_before_the_deadline_of_puts_whose_items_came_out_later():
+    history = History.from_rows(
+        [
+            ("A", "put", ("a",), None, 0, 10),
+            ("B", "put", ("b",), None, 1, 2),
+            ("C", "get", (), "a", 11, 12),
+            ("C", "get", (), "b", 13, 14),
+            ("C", "qsize", (), 0, 15, 16),
+        ]
+    )
+    key = QueueSpec().search_order(list(history))
+    keys = [key(op.call, op.result, op) for op in history]
+    assert keys == [2, 2, 12, 14, 16]  # put(a) must precede put(b): its deadline is b's
+    learned = QueueSpec().search_order(list(history), learned=[("b", "a")])
+    assert learned(history[1].call, None, history[1]) == 2
+
+
+def test_learn_names_the_items_a_get_found_in_its_way():
+    spec = QueueSpec()
+    state = ((1, 2, 3), False)
+    assert spec.learn(state, get(), 3) == [(3, 1), (3, 2)]
+    assert spec.learn(state, get(), 1) == []
+    assert spec.learn(state, get(), 9) == []  # not in the queue: no order to blame
+    assert spec.learn(state, get(timeout=0), EMPTY) == []
+    assert spec.learn(state, Call("get_many", (2,)), [1, 3]) == [(3, 2)]
+    assert spec.learn(state, Call("qsize"), 2) == []
+
+
+def test_dead_end_refuses_an_item_behind_one_that_came_out_after_it():
+    rows = [
+        ("A", "put", ("x",), None, 0, 3),
+        ("B", "put", ("y",), None, 1, 2),
+        ("C", "get", (), "x", 4, 5),
+        ("C", "get", (), "y", 6, 7),
+        ("A", "put", ("z",), None, 8, 9),  # never taken
+    ]
+    history = History.from_rows(rows)
+    dead = QueueSpec().dead_end(list(history))
+    assert dead(put("x"), ((), False), (("y", "x"), False))  # x came out first
+    assert not dead(put("y"), ((), False), (("x", "y"), False))
+    assert dead(put("x"), ((), False), (("z", "x"), False))  # z never came out, x did
+    assert not dead(Call("qsize"), ((), False), (("y", "x"), False))
+    assert not dead(put("unknown"), ((), False), (("y", "unknown"), False))
+    pending_get = History.from_rows(rows + [("D", "get", (), None, 10, None)])
+    assert not QueueSpec().dead_end(list(pending_get))(put("x"), ((), False), (("z", "x"), False))
+    priority = QueueSpec(priority=True).dead_end(list(history))
+    assert priority(put("y"), ((), False), (("y", "x"), False))  # y inserted ahead of x
