@@ -8,6 +8,7 @@ bytes.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any, Sequence
 
@@ -140,23 +141,31 @@ def junit(target: str, outcomes: Sequence[Outcome], timings: Sequence[float] | N
         if outcome.verdict == "fail":
             node = ET.SubElement(case, "failure", {
                 "type": outcome.property or "fail",
-                "message": f"{outcome.property}: {_first_line(outcome.message)}",
+                "message": _xml(f"{outcome.property}: {_first_line(outcome.message)}"),
             })
-            node.text = text(outcome)
+            node.text = _xml(text(outcome))
         elif outcome.verdict == "error":
             node = ET.SubElement(case, "error", {
-                "type": "error", "message": _first_line(outcome.message),
+                "type": "error", "message": _xml(_first_line(outcome.message)),
             })
-            node.text = text(outcome)
+            node.text = _xml(text(outcome))
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = text(outcome)
+            out.text = _xml(text(outcome))
     suites = ET.Element("testsuites", {
         "tests": str(len(outcomes)), "failures": str(failures), "errors": str(errors),
     })
     suites.append(suite)
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (a submission's message may hold any)."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _first_line(message: str) -> str:

@@ -158,9 +158,18 @@ def test_a_preemption_bound_caps_auto_exhaustive_turns():
 
 
 def test_the_seed_selects_the_random_exploration():
-    outputs = {json.dumps(check_json(IF_NOT_WHILE, "--strategy", "random", "--seed", seed)[1])
-               for seed in ("1", "1", "2")}
-    assert 1 <= len(outputs) <= 2
+    def found_after(seed):
+        return check_json(IF_NOT_WHILE, "--strategy", "random", "--seed", seed)[1]["schedules"]
+
+    assert found_after("1") == found_after("1")
+    assert len({found_after(seed) for seed in ("0", "1", "2")}) > 1
+
+
+def test_preemption_bound_none_is_unbounded_exhaustive_search():
+    code, data = check_json(CORRECT, "--strategy", "exhaustive", "--preemption-bound", "none",
+                            "--producers", "1", "--consumers", "1")
+    assert code == 0 and data["exhaustive"] is True
+    assert data["message"].endswith("exploration was exhaustive: every interleaving was run")
 
 
 def test_a_time_limit_stops_the_search():

@@ -82,6 +82,14 @@ def test_json_to_stdout_keeps_the_table_on_stderr(tmp_path):
     assert "scenario" in done.stderr
 
 
+def test_timings_and_jobs_options(tmp_path):
+    done, data, suites = grade(CORRECT, tmp_path, "--scenarios", "1p1c-cap1-sync,1p2c-cap1-sync",
+                               "--jobs", "1", "--timings")
+    assert done.returncode == 0
+    assert all(isinstance(s["seconds"], float) for s in data["scenarios"])
+    assert all(float(case.get("time")) > 0 for case in suites.iter("testcase"))
+
+
 def test_line_scenarios_carry_the_python_version_note(tmp_path):
     done, data, _ = grade(CORRECT, tmp_path, "--scenarios", "1p1c-cap1-line")
     assert done.returncode == 0
@@ -99,6 +107,7 @@ def test_line_scenarios_carry_the_python_version_note(tmp_path):
     ("print_flood", "pass", None, "", 20),
     ("segfault", "error", None, "crashed (SIGSEGV)", 20),
     ("raw_lock", "error", None, "unsupported", 20),
+    ("control_chars", "fail", "exception", "ValueError: bad", 20),  # the JUnit still parses
 ])
 def test_a_hostile_submission_gets_a_clean_verdict_and_never_hangs_the_grader(
         name, verdict, property, why, timeout, tmp_path):

@@ -43,6 +43,9 @@ def test_replay_json_is_identical_to_check_json():
     replayed = cli("replay", token, "--json")
     assert replayed.returncode == 1
     assert replayed.stdout == checked.stdout
+    timed = json.loads(cli("replay", token, "--json", "--timings").stdout)
+    assert isinstance(timed.pop("seconds"), float)
+    assert timed == json.loads(checked.stdout)
 
 
 @pytest.mark.parametrize("token, why", [
