@@ -77,13 +77,13 @@ def foreign_threads() -> int:
 
     The checker's own watchdog thread is told to stop at the end of a check
     but may take a moment to vanish from /proc, so a surplus is re-counted for
-    up to half a second before it is believed.
+    up to a fifth of a second before it is believed.
     """
     if not _installed:
         return 0
     surplus = _os_threads() - _baseline_threads
     tries = 0
-    while surplus > 0 and tries < 250:
+    while surplus > 0 and tries < 100:
         _sleep(0.002)
         surplus = _os_threads() - _baseline_threads
         tries += 1

@@ -161,8 +161,9 @@ def test_the_seed_selects_the_random_exploration():
     def found_after(seed):
         return check_json(IF_NOT_WHILE, "--strategy", "random", "--seed", seed)[1]["schedules"]
 
-    assert found_after("1") == found_after("1")
-    assert len({found_after(seed) for seed in ("0", "1", "2")}) > 1
+    first = found_after("1")
+    assert found_after("1") == first
+    assert found_after("2") != first
 
 
 def test_preemption_bound_none_is_unbounded_exhaustive_search():

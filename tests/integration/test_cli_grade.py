@@ -72,6 +72,8 @@ def test_the_same_submission_gives_the_same_json_every_run(tmp_path):
         runs.append(((tmp_path / str(i) / "grade.json").read_bytes(),
                      (tmp_path / str(i) / "junit.xml").read_bytes()))
     assert runs[0] == runs[1]
+    data = json.loads(runs[0][0])
+    assert data["python"].count(".") == 1 and "CPython minor versions" in data["note"]
 
 
 def test_json_to_stdout_keeps_the_table_on_stderr(tmp_path):
@@ -88,12 +90,6 @@ def test_timings_and_jobs_options(tmp_path):
     assert done.returncode == 0
     assert all(isinstance(s["seconds"], float) for s in data["scenarios"])
     assert all(float(case.get("time")) > 0 for case in suites.iter("testcase"))
-
-
-def test_line_scenarios_carry_the_python_version_note(tmp_path):
-    done, data, _ = grade(CORRECT, tmp_path, "--scenarios", "1p1c-cap1-line")
-    assert done.returncode == 0
-    assert data["python"].count(".") == 1 and "CPython minor versions" in data["note"]
 
 
 @pytest.mark.parametrize("name, verdict, property, why, timeout", [
@@ -122,24 +118,6 @@ def test_a_hostile_submission_gets_a_clean_verdict_and_never_hangs_the_grader(
     assert why in scenario["message"], scenario["message"]
     assert len(done.stdout) < 10_000  # nothing the submission printed reached the report
     assert len(list(suites.iter("testcase"))) == 1
-
-
-def test_a_hang_is_reported_the_same_way_on_every_run(tmp_path):
-    messages = {grade(f"{SUBMISSIONS}/hang.py:Buffer", tmp_path, "--scenarios",
-                      "1p1c-cap1-sync", "--timeout", "1")[1]["scenarios"][0]["message"]
-                for _ in range(2)}
-    assert len(messages) == 1
-
-
-def test_the_whole_battery_passes_a_correct_submission_within_a_minute(tmp_path):
-    started = time.monotonic()
-    done, data, suites = grade(CORRECT, tmp_path)
-    elapsed = time.monotonic() - started
-    assert done.returncode == 0, done.stdout
-    assert elapsed < 60
-    names = [s["name"] for s in data["scenarios"]]
-    assert "2p2c-cap1-sync" in names and "3p3c-cap2-sync" in names and "1p1c-cap1-line" in names
-    assert len(list(suites.iter("testcase"))) == len(names)
 
 
 # The whole battery once, on the textbook buffer; the standard library's queue

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = "tests/data/submissions"
 
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+# PYTHONHASHSEED=0 spares the command its re-execution under that seed.
+ENV = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(
     filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
