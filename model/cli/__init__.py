@@ -44,10 +44,7 @@ def _natural(text: str) -> int:
 
 
 def _bound(text: str) -> int:
-    return UNBOUNDED if text.lower() == "none" else _natural(text)
-
-
-UNBOUNDED = -1
+    return checking.UNBOUNDED if text.lower() == "none" else _natural(text)
 
 
 def _seconds(text: str) -> float:

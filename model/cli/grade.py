@@ -153,7 +153,7 @@ def _run_child(arguments: Sequence[str], timeout: float, workdir: str) -> _Child
     if returncode is not None:
         try:
             with open(result_path, encoding="utf-8") as handle:
-                text = handle.read(1 << 22)
+                text = handle.read(1 << 26)
             result = json.loads(text) if text else None
         except (OSError, ValueError):
             result = None

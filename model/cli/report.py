@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from typing import Any, Sequence
 
@@ -44,6 +45,10 @@ def text(outcome: Outcome, timings: bool = False) -> str:
             lines.append("")
             lines.append("Replay it with:")
             lines.append(f"  {outcome.replay}")
+            if outcome.scenario.endswith("-line"):
+                version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+                lines.append(f"(A line-granularity schedule can depend on the CPython minor "
+                             f"version: replay it with Python {version}.)")
     if timings:
         lines.append(f"Time: {outcome.elapsed:.2f} s")
     return "\n".join(lines) + "\n"
