@@ -85,13 +85,18 @@ class CheckResult:
     def __str__(self) -> str:
         return self.report()
 
-    def report(self) -> str:
-        """What was found, readably: for a failure, the witness as a per-thread timeline."""
+    def report(self, *, timings: bool = True) -> str:
+        """What was found, readably: for a failure, the witness as a per-thread timeline.
+
+        ``timings=False`` leaves out the measured times (for output that
+        must not change from run to run).
+        """
         size = f"{_plural(len(self.history), 'operation')} from {_plural(len(self.history.threads), 'thread')}"
         if self.verdict is Verdict.OK:
+            cost = f", {self.search_seconds:.3f} s" if timings else ""
             return (
                 f"Ok: linearizable against {self.spec}: {size} "
-                f"({_plural(self.configurations, 'configuration')}, {self.search_seconds:.3f} s)."
+                f"({_plural(self.configurations, 'configuration')}{cost})."
             )
         if self.verdict is Verdict.UNKNOWN:
             return (
@@ -128,10 +133,11 @@ class CheckResult:
             "the results with the spec's table), or an operation is not atomic: a check "
             "and an act under separate lock acquisitions, or state touched outside the lock."
         )
-        lines.append(
-            f"Searched {self.search_seconds:.3f} s ({self.configurations:,} configurations), "
-            f"minimised {self.minimise_seconds:.3f} s."
-        )
+        if timings:
+            lines.append(
+                f"Searched {self.search_seconds:.3f} s ({self.configurations:,} configurations), "
+                f"minimised {self.minimise_seconds:.3f} s."
+            )
         return "\n".join(lines)
 
 
@@ -438,9 +444,10 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
     When nothing new is learned the last search runs to the deadline, so
     the verdict is exactly the plain search's; only its speed differs.
     """
-    learn = getattr(spec, "learn", None)
-    if learn is None:
+    learner = getattr(spec, "learn", None)
+    if learner is None:
         return _search(ops, spec, deadline)
+    learn = learner(ops)
     dead: set = set()
     learned: list = []
     budget: int | None = max(4 * _CLOCK_EVERY, 8 * len(ops))
@@ -452,8 +459,7 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
         new = [fact for call, result in failures for fact in learn(state, call, result)]
         new = [fact for fact in dict.fromkeys(new) if fact not in learned]
         if new:
-            learned += new
-            budget *= 2
+            learned += new  # same budget: each restart usually mends one place
         else:
             budget = None
 

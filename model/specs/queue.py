@@ -212,49 +212,65 @@ class QueueSpec:
                     after = min(after, deadline[gets[k + 1][3]])  # next in the same batch
                 deadline[item] = min(deadline[item], after)
                 later[k] = min(later[k + 1], deadline[item])
-        # Orders the search learned it got wrong (see ``learn``): first before second.
+        # Orders the search learned it got wrong (see ``learn``): first strictly before second.
         learned = list(learned)
         for _ in learned:
             changed = False
             for first, second in learned:
                 with _ignoring(TypeError, KeyError):
-                    if deadline[second] < deadline[first]:
-                        deadline[first], changed = deadline[second], True
+                    if deadline[second] - _NUDGE < deadline[first]:
+                        deadline[first], changed = deadline[second] - _NUDGE, True
             if not changed:
                 break
+        # Among puts with one deadline, the item that came out first goes first.
+        out = {g[3]: (g[1], g[2]) for gets in levels.values() for g in gets}
 
-        def key(call: Call, result: Any, op: Any) -> float:
+        def key(call: Call, result: Any, op: Any) -> tuple:
             mine = inf if op.responded is None else op.responded
             if call.name in _PUTS:
                 with _ignoring(TypeError):
-                    return min(mine, deadline.get(_arg(call, 0, "item"), mine))
-            return mine
+                    item = _arg(call, 0, "item")
+                    return (min(mine, deadline.get(item, mine)), out.get(item, (inf, 0)))
+            return (mine, (0, 0))
 
         return key
 
-    def learn(self, state: State, call: Call, result: Any) -> list[tuple[Any, Any]]:
-        """Why a get could not come next in ``state``: pairs (x, y), "x should have gone in before y".
+    def learn(self, operations: list) -> Any:
+        """Why a call could not come next: pairs (x, y), "x should have gone in before y".
 
-        When a get returned ``x`` but ``x`` sits behind ``y`` in the queue,
-        the puts of ``x`` and ``y`` were probably linearized the wrong way
-        round.  A hint for ``search_order``, never a rule.
+        A get that returned ``x`` while ``x`` sits behind ``y``, or a put of
+        ``x`` that ``dead_end`` refused because ``y`` is ahead of it: the
+        puts of ``x`` and ``y`` were probably linearized the wrong way
+        round.  Hints for ``search_order``, never rules.
         """
-        if call.name in _GETS and not isinstance(result, Raised):
-            wanted = [result]
-        elif call.name == "get_many" and isinstance(result, (list, tuple)):
-            wanted = list(result)
-        else:
-            return []
-        items = state[0]
-        for k, item in enumerate(wanted):
-            if k < len(items) and _same(item, items[k]):
-                continue
-            try:
-                at = items.index(item)
-            except ValueError:
+        window = _windows(operations)
+
+        def facts(state: State, call: Call, result: Any) -> list[tuple[Any, Any]]:
+            items = state[0]
+            if call.name in _PUTS:
+                item = _arg(call, 0, "item")
+                with _ignoring(KeyError, TypeError):
+                    _, returned = window[item]
+                    ahead = [y for y in items if not self.priority or _priority(y) >= _priority(item)]
+                    return [(item, y) for y in ahead if _window_start(window, y) > returned]
                 return []
-            return [(item, other) for other in items[k:at]]
-        return []
+            if call.name in _GETS and not isinstance(result, Raised):
+                wanted = [result]
+            elif call.name == "get_many" and isinstance(result, (list, tuple)):
+                wanted = list(result)
+            else:
+                return []
+            for k, item in enumerate(wanted):
+                if k < len(items) and _same(item, items[k]):
+                    continue
+                try:
+                    at = items.index(item)
+                except ValueError:
+                    return []
+                return [(item, other) for other in items[k:at]]
+            return []
+
+        return facts
 
     def dead_end(self, operations: list) -> Any:
         """A test of each state a put leads to: True when no run can go on from it.
@@ -267,26 +283,7 @@ class QueueSpec:
         once instead of finding out when the items reach the front.  Only
         items put once and taken at most once are judged.
         """
-        inf = math.inf
-        puts: dict[Any, int] = {}
-        gets: dict[Any, list[tuple[float, float]]] = {}
-        pending_get = False
-        for op in operations:
-            produced, consumed = _values(op)
-            pending_get |= op.responded is None and op.call.name in _GETS + ("get_many",)
-            with _ignoring(TypeError):
-                for item in produced:
-                    puts[item] = puts.get(item, 0) + 1
-                for item in consumed:
-                    gets.setdefault(item, []).append((op.invoked, op.responded))
-        never = None if pending_get else (inf, inf)
-        window: dict[Any, tuple[float, float]] = {}
-        for item, count in puts.items():
-            taken = gets.get(item, [])
-            if count == 1 and len(taken) <= 1:
-                span = taken[0] if taken else never
-                if span is not None:
-                    window[item] = span
+        window = _windows(operations)
 
         def dead(call: Call, state: State, new_state: State) -> bool:
             if call.name not in _PUTS:
@@ -402,6 +399,10 @@ def _argument_error(call: Call) -> str | None:
 
 _ignoring = contextlib.suppress
 
+# How much earlier than the second item's deadline a learned first item goes
+# (event times are integers, so a learned chain of up to 999 stays in order).
+_NUDGE = 1e-3
+
 
 def _batch(call: Call) -> list:
     return list(_arg(call, 0, "items"))
@@ -409,6 +410,40 @@ def _batch(call: Call) -> list:
 
 def _priority(item: Any) -> Any:
     return getattr(item, "priority", 0)
+
+
+def _windows(operations: list) -> dict[Any, tuple[float, float]]:
+    # item -> (invocation, response) of the get that took it, or (inf, inf)
+    # when it never came out and no pending get could have taken it; only
+    # for items put once and taken at most once.
+    inf = math.inf
+    puts: dict[Any, int] = {}
+    gets: dict[Any, list[tuple[float, float]]] = {}
+    pending_get = False
+    for op in operations:
+        produced, consumed = _values(op)
+        pending_get |= op.responded is None and op.call.name in _GETS + ("get_many",)
+        with _ignoring(TypeError):
+            for item in produced:
+                puts[item] = puts.get(item, 0) + 1
+            for item in consumed:
+                gets.setdefault(item, []).append((op.invoked, op.responded))
+    never = None if pending_get else (inf, inf)
+    window: dict[Any, tuple[float, float]] = {}
+    for item, count in puts.items():
+        taken = gets.get(item, [])
+        if count == 1 and len(taken) <= 1:
+            span = taken[0] if taken else never
+            if span is not None:
+                window[item] = span
+    return window
+
+
+def _window_start(window: dict, item: Any) -> float:
+    try:
+        return window[item][0]
+    except (KeyError, TypeError):
+        return -math.inf
 
 
 def _position(items: tuple, item: Any) -> int:

@@ -459,10 +459,15 @@ def test_restarts_learn_the_put_order_the_first_search_got_wrong():
         dead_end = None
         lessons = []
 
-        def learn(self, state, call, result):
-            facts = super().learn(state, call, result)
-            self.lessons.extend(facts)
-            return facts
+        def learn(self, operations):
+            learn = super().learn(operations)
+
+            def recorded(state, call, result):
+                facts = learn(state, call, result)
+                self.lessons.extend(facts)
+                return facts
+
+            return recorded
 
     spec = Unpruned()
     result = check_history(misleading_history(), spec, time_limit=60)

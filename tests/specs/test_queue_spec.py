@@ -351,21 +351,34 @@ def test_search_order_tries_a_put_before_the_deadline_of_puts_whose_items_came_o
         ]
     )
     key = QueueSpec().search_order(list(history))
-    keys = [key(op.call, op.result, op) for op in history]
+    keys = [key(op.call, op.result, op)[0] for op in history]
     assert keys == [2, 2, 12, 14, 16]  # put(a) must precede put(b): its deadline is b's
+    assert key(history[0].call, None, history[0]) < key(history[1].call, None, history[1])
     learned = QueueSpec().search_order(list(history), learned=[("b", "a")])
-    assert learned(history[1].call, None, history[1]) == 2
+    assert learned(history[1].call, None, history[1])[0] == 2 - 1e-3
 
 
-def test_learn_names_the_items_a_get_found_in_its_way():
-    spec = QueueSpec()
+def test_learn_names_the_items_a_call_found_in_its_way():
+    history = History.from_rows(
+        [
+            ("A", "put", ("x",), None, 0, 3),
+            ("B", "put", ("y",), None, 1, 2),
+            ("C", "get", (), "x", 4, 5),
+            ("C", "get", (), "y", 6, 7),
+        ]
+    )
+    learn = QueueSpec().learn(list(history))
     state = ((1, 2, 3), False)
-    assert spec.learn(state, get(), 3) == [(3, 1), (3, 2)]
-    assert spec.learn(state, get(), 1) == []
-    assert spec.learn(state, get(), 9) == []  # not in the queue: no order to blame
-    assert spec.learn(state, get(timeout=0), EMPTY) == []
-    assert spec.learn(state, Call("get_many", (2,)), [1, 3]) == [(3, 2)]
-    assert spec.learn(state, Call("qsize"), 2) == []
+    assert learn(state, get(), 3) == [(3, 1), (3, 2)]
+    assert learn(state, get(), 1) == []
+    assert learn(state, get(), 9) == []  # not in the queue: no order to blame
+    assert learn(state, get(timeout=0), EMPTY) == []
+    assert learn(state, Call("get_many", (2,)), [1, 3]) == [(3, 2)]
+    assert learn(state, Call("qsize"), 2) == []
+    # A put refused by dead_end: x came out before y, so it should have gone in first.
+    assert learn((("y",), False), put("x"), None) == [("x", "y")]
+    assert learn((("x",), False), put("y"), None) == []
+    assert learn((("x",), False), put("never put"), None) == []
 
 
 def test_dead_end_refuses_an_item_behind_one_that_came_out_after_it():
