@@ -134,6 +134,8 @@ def _run_child(arguments: Sequence[str], timeout: float, workdir: str) -> _Child
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=_environment(), start_new_session=True,
     )
+    with _live_lock:
+        _live.add(process)
     out, err = bytearray(), bytearray()
     readers = [
         threading.Thread(target=_drain, args=(process.stdout, out), daemon=True),
@@ -146,6 +148,8 @@ def _run_child(arguments: Sequence[str], timeout: float, workdir: str) -> _Child
     except subprocess.TimeoutExpired:
         returncode = None
     _kill_group(process)
+    with _live_lock:
+        _live.discard(process)
     for reader in readers:
         reader.join(timeout=5)
     seconds = time.perf_counter() - started
@@ -158,6 +162,26 @@ def _run_child(arguments: Sequence[str], timeout: float, workdir: str) -> _Child
         except (OSError, ValueError):
             result = None
     return _Child(returncode, result if isinstance(result, dict) else None, bytes(err), seconds)
+
+
+# Children still running, killed if the grader itself is interrupted: they
+# run in their own sessions, so a Ctrl-C would not reach them.
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+def _kill_all() -> None:
+    with _live_lock:
+        running = list(_live)
+    for process in running:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through main(), which kills the children
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -260,11 +284,18 @@ def main(args: argparse.Namespace) -> int:
         why = _probe(spec, timeout, memory, workdir)
         if why is not None:
             return _unloadable(args, spec, why)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        signal.signal(signal.SIGTERM, _terminated)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+        try:
             children = list(pool.map(
                 lambda entry: _run_child(_check_arguments(spec, entry, memory), timeout, workdir),
                 entries,
             ))
+        except BaseException:  # Ctrl-C: leave no child behind
+            pool.shutdown(wait=False, cancel_futures=True)
+            _kill_all()
+            raise
+        pool.shutdown()
     outcomes = [_outcome(e, spec, c, timeout, memory) for e, c in zip(entries, children)]
     return _report(args, spec, outcomes)
 
