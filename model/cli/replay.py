@@ -64,6 +64,11 @@ def decode(token: str) -> dict[str, Any]:
         raise TokenError("malformed replay token: the target is invalid")
     if not isinstance(data["schedule"], str) or not isinstance(data["options"], dict):
         raise TokenError("malformed replay token: the schedule is invalid")
+    options = data["options"]
+    steps = options.get("max_steps")
+    if options.get("granularity") not in ("sync", "line") or not (
+            isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
+        raise TokenError("malformed replay token: the options are invalid")
     if not isinstance(data["found"], dict):
         raise TokenError("malformed replay token: the search summary is invalid")
     data["token"] = token

@@ -61,6 +61,17 @@ def test_a_malformed_token_exits_2_with_one_line(token, why):
     assert len(done.stderr.splitlines()) == 1 and why in done.stderr, done.stderr
 
 
+def test_a_well_encoded_token_with_invalid_fields_is_malformed():
+    from model.cli.replay import encode
+
+    token = encode({"target": "x.py:Buffer", "sha": "0", "schedule": "s", "found": {},
+                    "scenario": {"producers": 1, "consumers": 1, "items": 1, "capacity": 1},
+                    "options": {"granularity": "bytecode", "max_steps": 10}})
+    done = cli("replay", token)
+    assert done.returncode == 2
+    assert "malformed replay token: the options are invalid" in done.stderr
+
+
 @needs_checker
 @pytest.mark.slow
 def test_a_truncated_real_token_is_malformed():
