@@ -50,6 +50,9 @@ _active: "Scheduler | None" = None
 READ_ONLY = frozenset({"locked", "is_set", "is_alive", "clock"})
 
 _TIMEOUT_OP = Op("timeout", WILDCARD)
+# (kind, serial) -> Op: serial numbers repeat from schedule to schedule, so
+# the same few Op objects serve every schedule.
+_OPS: dict[tuple[str, int], Op] = {}
 
 # enabled bitmask -> ascending tuple of thread ids, shared by all schedules.
 _TUPLES: dict[int, tuple[int, ...]] = {0: ()}
@@ -271,8 +274,13 @@ class Scheduler:
             return _TIMEOUT_OP
         op = t.op
         if op is None:
-            kind = t.kind
-            op = t.op = Op(kind, t.obj.serial, kind in READ_ONLY)
+            key = (t.kind, t.obj.serial)
+            op = _OPS.get(key)
+            if op is None:
+                if len(_OPS) > 100_000:
+                    _OPS.clear()
+                op = _OPS[key] = Op(key[0], key[1], key[0] in READ_ONLY)
+            t.op = op
         return op
 
     # ------------------------------------------------------- enabling/disabling
