@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from time import perf_counter as _now  # the real clock, even under the checker's virtual time
 from typing import Any, Iterable
 
+from model.errors import CheckFailed, ModelError
 from model.history import History, Operation
 from model.specs import PENDING, Call
 
@@ -141,12 +142,12 @@ class CheckResult:
         return "\n".join(lines)
 
 
-class LinearizabilityError(AssertionError):
-    """Raised by ``assert_linearizable``; its text is the report, the result is ``.result``."""
+class LinearizabilityError(CheckFailed):
+    """Raised by ``assert_linearizable`` (an AssertionError); its text is the report, the result is ``.result``."""
 
-    def __init__(self, result: CheckResult):
-        super().__init__(result.report())
-        self.result = result
+
+class SpecError(ModelError, TypeError):
+    """The spec cannot judge this history: no ``pending()`` for pending calls, or unhashable states."""
 
 
 def assert_linearizable(history: History, spec: Any, **options: Any) -> CheckResult:
@@ -241,7 +242,7 @@ class _Outcome:
     order: list[int] = field(default_factory=list)
     configurations: int = 0
     over_budget: bool = False  # Unknown because the step budget ran out, not the time
-    stuck: tuple = ()  # (state, [(call, result), ...]) at the deepest dead end
+    stuck: tuple = ()  # (depth, (state, [(call, result), ...])) at the deepest dead end
 
 
 @dataclass
@@ -296,9 +297,9 @@ def _search(
     atoms = _Atoms.of(ops, spec)
     count = len(atoms.op_id)
     if any(atoms.pending) and not hasattr(spec, "pending"):
-        raise TypeError(
+        raise SpecError(
             f"the history has pending operations but {spec!r} has no pending() method "
-            "to say what they may have done"
+            "to say what they may have done; add one (see docs/linearizability.md)"
         )
     # Events in time order; the atoms of one operation keep their program order.
     events = [(atoms.invoked[a], a, True) for a in range(count)]
@@ -361,7 +362,7 @@ def _search(
             if deadline is not None and _now() > deadline:
                 return _Outcome(Verdict.UNKNOWN, configurations=len(seen))
             if budget is not None and steps >= budget:
-                return _Outcome(Verdict.UNKNOWN, configurations=len(seen), over_budget=True, stuck=deepest[1])
+                return _Outcome(Verdict.UNKNOWN, configurations=len(seen), over_budget=True, stuck=deepest)
         steps += 1
         if i == len(cands):
             # No candidate fits: undo the last choice and try its alternatives.
@@ -437,12 +438,14 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
 
     A search that takes a wrong early turn (two concurrent puts in the
     wrong order) may refute everything after it before it backs up that
-    far.  So each search gets a step budget; when it runs out, the spec's
-    ``learn`` turns the deepest dead end into hints ("this item should
-    have gone in before that one") for the next search's ``search_order``,
-    and the budget doubles.  Configurations refuted so far stay refuted.
-    When nothing new is learned the last search runs to the deadline, so
-    the verdict is exactly the plain search's; only its speed differs.
+    far.  So each search gets a step budget (8 per operation, at least
+    4096); when it runs out, the spec's ``learn`` turns the deepest dead
+    end into hints ("this item should have gone in before that one") for
+    the next search's ``search_order``.  Configurations refuted so far stay
+    refuted.  Once a search learns nothing new or gets stuck no deeper
+    than the one before (as in a history that is not linearizable), the
+    last search runs to the deadline: the verdict is exactly the plain
+    search's; only its speed differs.
     """
     learner = getattr(spec, "learn", None)
     if learner is None:
@@ -451,21 +454,23 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
     dead: set = set()
     learned: list = []
     budget: int | None = max(4 * _CLOCK_EVERY, 8 * len(ops))
+    reached = -1
     while True:
         outcome = _search(ops, spec, deadline, budget=budget, learned=tuple(learned), dead=dead)
         if not outcome.over_budget:
             return outcome
-        state, failures = outcome.stuck or (None, [])
+        depth, (state, failures) = outcome.stuck or (-1, (None, []))
         new = [fact for call, result in failures for fact in learn(state, call, result)]
         new = [fact for fact in dict.fromkeys(new) if fact not in learned]
-        if new:
+        if new and depth > reached:
             learned += new  # same budget: each restart usually mends one place
-        else:
+            reached = depth
+        else:  # stuck no further on than before (as in a history that is not linearizable)
             budget = None
 
 
-def _unhashable(spec: Any, state: Any) -> TypeError:
-    return TypeError(
+def _unhashable(spec: Any, state: Any) -> SpecError:
+    return SpecError(
         f"{spec!r} produced an unhashable state {state!r}: spec states must be "
         "hashable (tuples, not lists); for a queue, the items must be hashable"
     )

@@ -7,9 +7,11 @@ in the last column makes the operation pending.
 
 import pytest
 
+from model.errors import CheckFailed, ModelError
 from model.history import History, Operation
 from model.linearizability import (
     LinearizabilityError,
+    SpecError,
     Verdict,
     _cut,
     assert_linearizable,
@@ -156,8 +158,9 @@ def test_a_spec_without_pending_cannot_judge_pending_operations():
         def step(self, state, call, result):
             return True, state
 
-    with pytest.raises(TypeError, match="no pending"):
+    with pytest.raises(SpecError, match="no pending"):
         check_history(H([("A", "f", (), None, 0, None)]), NoPending())
+    assert issubclass(SpecError, ModelError) and issubclass(SpecError, TypeError)
 
 
 # -- batches -------------------------------------------------------------------------
@@ -377,6 +380,7 @@ def test_assert_linearizable_returns_the_result_or_raises_with_the_report():
     assert assert_linearizable(good, QueueSpec()).ok
     with pytest.raises(LinearizabilityError, match="NotLinearizable"):
         assert_linearizable(H(LONG_BAD_HISTORY), QueueSpec())
+    assert issubclass(LinearizabilityError, CheckFailed) and issubclass(LinearizabilityError, AssertionError)
 
 
 def test_the_ok_report_gives_the_size_and_the_search_cost():
