@@ -5,7 +5,9 @@ the default choice (keep running the current thread, else the lowest enabled
 id; value 0).  Replaying a set of deviations through ``Guided`` reproduces the
 run; dropping one makes the run non-preemptive at that point.  The shrinker
 greedily drops deviations (first trying to keep only a prefix of them, then
-each one alone, then the value deviations) and keeps any variant that still
+each one alone, then the value deviations), then tries moving each deviation
+a few steps or switching it to another thread that could run there, and keeps
+any variant that still
 fails with the same property and is smaller in (preemptions, steps), until
 nothing more can be dropped or the budget of runs is spent.  This is the
 "remove context switches" idea of trace simplification (Jalbert & Sen, "A
@@ -37,9 +39,10 @@ class Shrunk:
 
 
 class _Best:
-    __slots__ = ("devs", "vdevs", "steps", "preemptions", "sequence")
+    __slots__ = ("devs", "vdevs", "steps", "preemptions", "sequence", "enabled_at")
 
     def __init__(self, g: Guided):
+        self.enabled_at = g.enabled_at
         self.devs = dict(g.taken_deviations)
         self.vdevs = dict(g.taken_value_deviations)
         self.steps = g.steps
@@ -50,13 +53,17 @@ class _Best:
         return (self.preemptions, self.steps)
 
 
-def shrink(run, choices, prop: str, *, max_runs: int = 400, max_total_steps: int = 4_000_000) -> Shrunk:
+def shrink(run, choices, prop: str, *, max_runs: int = 1500, max_total_steps: int = 6_000_000) -> Shrunk:
     """Shrink the schedule recorded as ``choices`` that fails with ``prop``.
 
     ``run(strategy)`` runs one schedule with ``strategy`` and returns an object
     with ``.failure`` (None or having ``.property``) and ``.steps``.
     """
     budget = {"runs": 0, "steps": 0}
+    if prop == "livelock":
+        # Every livelocked run is max_steps long: only preemptions can shrink,
+        # and each attempt is expensive.
+        max_runs = min(max_runs, 4)
 
     def attempt(devs, vdevs):
         g = Guided(deviations=devs, value_deviations=vdevs)
@@ -102,7 +109,8 @@ def shrink(run, choices, prop: str, *, max_runs: int = 400, max_total_steps: int
             break
         if consider({k: best.devs[k] for k in keys[:m]}, best.vdevs):
             break
-    # 2. Drop deviations one at a time until none can go.
+    # 2. Drop deviations one at a time; 3. move each a few steps; 4. switch
+    # each to another thread that could run there.  Repeat until nothing helps.
     changed = True
     while changed and not spent():
         changed = False
@@ -120,6 +128,30 @@ def shrink(run, choices, prop: str, *, max_runs: int = 400, max_total_steps: int
             del vdevs[k]
             if consider(best.devs, vdevs):
                 changed = True
+        if changed:
+            continue
+        for k in sorted(best.devs):
+            if k not in best.devs or spent():
+                continue
+            c = best.devs[k]
+            for delta in (-1, 1, -2, 2, -3, 3):
+                if k + delta < 0 or (k + delta) in best.devs:
+                    continue
+                devs = {(k + delta if j == k else j): v for j, v in best.devs.items()}
+                if consider(devs, best.vdevs):
+                    changed = True
+                    break
+            if changed:
+                break
+            for alt in best.enabled_at.get(k, ()):
+                if alt != c:
+                    devs = dict(best.devs)
+                    devs[k] = alt
+                    if consider(devs, best.vdevs):
+                        changed = True
+                        break
+            if changed:
+                break
     return Shrunk(
         sequence=tuple(best.sequence),
         steps=best.steps,

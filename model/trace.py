@@ -150,15 +150,37 @@ def build_steps(entries, namer: Namer) -> tuple[Step, ...]:
 def format_table(steps, indent: str = "  ", numbered: bool = True) -> list[str]:
     """The steps as aligned text lines (step, thread, op, object, location, source).
 
-    A block of up to 8 steps repeated 3 or more times in a row is shown once,
-    followed by a line saying how often it repeats, so a livelock stays short.
+    To keep a report short: a thread's ``begin`` step is not shown unless it
+    was a preemption (its next row shows where it went); consecutive
+    ``start`` steps of one thread share a row; and a block of up to 8 steps
+    repeated 3 or more times in a row is shown once, followed by a line
+    saying how often it repeats.  Rows keep the numbers of the steps they show.
     """
     header = ("step", "thread", "op", "object", "location", "source")
     rows = []
-    for i, st in enumerate(steps, 1):
+    i = 0
+    while i < len(steps):
+        st = steps[i]
+        if numbered and st.op == "begin" and not st.preempted:
+            i += 1
+            continue
         op = st.op + (f" ({st.detail})" if st.detail else "")
-        num = (f"{i}*" if st.preempted else str(i)) if numbered else ""
-        rows.append((num, st.thread, op, st.object, st.location(), st.source))
+        num = (f"{i + 1}*" if st.preempted else str(i + 1)) if numbered else ""
+        obj = st.object
+        if numbered and st.op == "start":
+            j = i
+            while (j + 1 < len(steps) and steps[j + 1].op == "start"
+                   and steps[j + 1].thread == st.thread and not steps[j + 1].preempted):
+                j += 1
+            if j > i:
+                names = [x.object for x in steps[i:j + 1]]
+                obj = ", ".join(names)
+                if len(obj) > 40:
+                    obj = f"{names[0]} ... {names[-1]} ({len(names)} threads)"
+                num = f"{num}-{j + 1}"
+                i = j
+        rows.append((num, st.thread, op, obj, st.location(), st.source))
+        i += 1
     widths = [len(h) if numbered else 0 for h in header]
     for r in rows:
         for j in range(5):
@@ -182,14 +204,19 @@ def format_table(steps, indent: str = "  ", numbered: bool = True) -> list[str]:
                 best_p, best_k = p, k
         if best_k:
             out += [line(r) for r in rows[i:i + best_p]]
-            a, b = i + best_p + 1, i + best_p * best_k
-            out.append(f"{indent}  ... the {best_p} step(s) above repeat {best_k - 1} more "
-                       f"time(s): steps {a}-{b}")
+            first = rows[i + best_p][0].rstrip("*").split("-")[0]
+            last = rows[i + best_p * best_k - 1][0].rstrip("*").split("-")[-1]
+            out.append(f"{indent}  ... the {_plural(best_p, 'row')} above repeat "
+                       f"{_plural(best_k - 1, 'more time')}: steps {first}-{last}")
             i += best_p * best_k
         else:
             out.append(line(rows[i]))
             i += 1
     return out
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # ---------------------------------------------------------------------- tokens

@@ -63,6 +63,7 @@ class Guided:
         self.taken_value_deviations: dict[int, int] = {}
         self.sequence: list[int] = []
         self.sequence_defaults: list[bool] = []
+        self.enabled_at: dict[int, tuple] = {}  # step -> enabled threads, where there was a choice
 
     def begin_schedule(self) -> bool:
         if self._started:
@@ -102,6 +103,7 @@ class Guided:
         if len(en) > 1:
             self.sequence.append(c)
             self.sequence_defaults.append(c == default)
+            self.enabled_at[step] = en
         return c
 
     def next_value(self, kind: str, n: int) -> int:
