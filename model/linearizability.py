@@ -42,6 +42,8 @@ from model.specs import PENDING, Call
 
 # How many search steps between two reads of the clock.
 _CLOCK_EVERY = 1024
+# How many restarts in a row may get stuck no deeper before the last search runs to the deadline.
+_PATIENCE = 3
 
 
 class Verdict(enum.Enum):
@@ -454,7 +456,7 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
     dead: set = set()
     learned: list = []
     budget: int | None = max(4 * _CLOCK_EVERY, 8 * len(ops))
-    reached = -1
+    reached, patience = -1, _PATIENCE
     while True:
         outcome = _search(ops, spec, deadline, budget=budget, learned=tuple(learned), dead=dead)
         if not outcome.over_budget:
@@ -462,10 +464,11 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
         depth, (state, failures) = outcome.stuck or (-1, (None, []))
         new = [fact for call, result in failures for fact in learn(state, call, result)]
         new = [fact for fact in dict.fromkeys(new) if fact not in learned]
-        if new and depth > reached:
+        patience = _PATIENCE if depth > reached else patience - 1
+        reached = max(reached, depth)
+        if new and patience > 0:
             learned += new  # same budget: each restart usually mends one place
-            reached = depth
-        else:  # stuck no further on than before (as in a history that is not linearizable)
+        else:  # nothing to learn, or stuck no further on (as in a history that is not linearizable)
             budget = None
 
 
