@@ -18,6 +18,12 @@ up.  Each configuration (set of linearized operations as an int bitmask,
 spec state) is explored at most once.  Iterative, so no recursion limit; a
 time limit makes the verdict ``Unknown``, never ``Ok``.
 
+The order in which candidates are tried is the spec's guess
+(``search_order``: earliest deadline first for the queue); a spec may
+refute a state at once (``dead_end``); and a search that gets stuck under
+a step budget restarts with what the spec ``learn``s from the deepest dead
+end, keeping what it refuted.  None of these changes a verdict.
+
 Independent parts (``spec.partition``, e.g. one per topic) are checked
 separately: linearizability is local (Herlihy & Wing, Theorem 1).
 
@@ -444,10 +450,10 @@ def _search_learning(ops: list[Operation], spec: Any, deadline: float | None) ->
     4096); when it runs out, the spec's ``learn`` turns the deepest dead
     end into hints ("this item should have gone in before that one") for
     the next search's ``search_order``.  Configurations refuted so far stay
-    refuted.  Once a search learns nothing new or gets stuck no deeper
-    than the one before (as in a history that is not linearizable), the
-    last search runs to the deadline: the verdict is exactly the plain
-    search's; only its speed differs.
+    refuted.  Once a search learns nothing new, or three in a row get
+    stuck no deeper than before (as in a history that is not
+    linearizable), the last search runs to the deadline: the verdict is
+    exactly the plain search's; only its speed differs.
     """
     learner = getattr(spec, "learn", None)
     if learner is None:

@@ -32,6 +32,18 @@ Optional methods, used by ``model.linearizability``:
     these.  Without it, each operation is its own unit, which is right only
     when operations do not depend on each other's effects.
 
+Search hints: they change how fast a verdict comes, never the verdict.
+
+``search_order(operations, learned=()) -> key(call, result, operation)``
+    A sort key for the candidates of the next linearization point, best
+    first (default: invocation order).
+``dead_end(operations) -> dead(call, state, new_state)``
+    True only when no linearization can go on from ``new_state`` (it must
+    be sound: a wrong True turns a linearizable history into a rejected one).
+``learn(operations) -> facts(state, call, result)``
+    When a search is stuck, why ``call`` could not come next: facts the next
+    restart passes to ``search_order`` as ``learned``.
+
 Specs import neither ``mq`` nor the scheduler: they are written from docs/.
 """
 
