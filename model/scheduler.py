@@ -571,6 +571,9 @@ class Scheduler:
         self.point(t, "exit", t)
         t.done = True
         self.disable(t)
+        if t.yield_to:  # a finished thread owes nobody a yield
+            t.yield_to = 0
+            self.yielders = [y for y in self.yielders if y is not t]
         for j in t.joiners:
             self.enable(j)
         nt = self._choose(t)

@@ -97,7 +97,7 @@ def bench_random(schedules: int, repeats: int) -> dict:
     }
 
 
-def bench_exhaustive(bound: int, budget: int) -> dict | None:
+def bench_exhaustive(bound: int, budget: int, time_limit: float) -> dict | None:
     try:
         from model.explore.exhaustive import Exhaustive
     except ImportError:
@@ -108,7 +108,7 @@ def bench_exhaustive(bound: int, budget: int) -> dict | None:
         strategy = Exhaustive(preemption_bound=bound, por=por)
         start = _perf()
         r = model.check(body, strategy=strategy, max_schedules=budget, spurious_wakeups=False,
-                        on_deadlock=on_deadlock)
+                        on_deadlock=on_deadlock, time_limit=time_limit)
         seconds = _perf() - start
         if r.failed:
             raise SystemExit(f"the correct buffer failed:\n{r.report()}")
@@ -134,7 +134,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--schedules", type=int, default=2000)
     parser.add_argument("--bound", type=int, default=2, help="preemption bound of the exhaustive runs")
-    parser.add_argument("--exhaustive-budget", type=int, default=1_000_000)
+    parser.add_argument("--exhaustive-budget", type=int, default=1_000_000,
+                        help="schedules per exhaustive run")
+    parser.add_argument("--exhaustive-time-limit", type=float, default=300.0,
+                        help="seconds per exhaustive run")
     parser.add_argument("--no-exhaustive", action="store_true")
     args = parser.parse_args(argv)
 
@@ -151,7 +154,7 @@ def main(argv=None) -> int:
         s = rnd[key]
         print(f"  {key.replace('_', ' ')}: median {s['median']:,}  (min {s['min']:,}, max {s['max']:,})")
     if not args.no_exhaustive:
-        ex = bench_exhaustive(args.bound, args.exhaustive_budget)
+        ex = bench_exhaustive(args.bound, args.exhaustive_budget, args.exhaustive_time_limit)
         figures["exhaustive"] = ex
         if ex is None:
             print("exhaustive: model.explore.exhaustive is not importable; skipped")
@@ -159,7 +162,7 @@ def main(argv=None) -> int:
             for key, label in (("por", "with POR"), ("no_por", "without POR")):
                 e = ex[key]
                 print(f"exhaustive, preemption bound {args.bound}, {label}: {e['schedules']:,} "
-                      f"schedules in {e['seconds']} s ({'complete' if e['complete'] else 'budget hit'}, "
+                      f"schedules in {e['seconds']} s ({'complete' if e['complete'] else 'stopped by the budget'}, "
                       f"{e['points_per_second']:,} points/s)")
     if args.json:
         with open(args.json, "w") as f:

@@ -128,3 +128,26 @@ def test_a_custom_strategy_instance_drives_check():
 
     result = model.check(lambda: None, strategy=AlwaysLowest(), max_schedules=10)
     assert result.schedules == 3 and result.strategy == "lowest"
+
+
+def test_a_time_limit_stops_exploration_and_says_so():
+    import threading
+
+    def body():
+        t = threading.Thread(target=len, args=((),))
+        t.start()
+        t.join()
+
+    result = model.check(body, max_schedules=10**9, time_limit=0.05)
+    assert not result.failed and result.stopped_by == "time"
+    assert 0 < result.schedules < 10**9
+    assert "stopped by the time limit" in result.summary()
+    assert "Stopped by the time limit." in result.report()
+
+
+def test_the_summary_says_how_a_failure_was_found_and_shrunk():
+    def body():
+        raise model.Violation("order", "out of order")
+
+    result = model.check(body, seed=3, max_schedules=10)
+    assert result.summary().startswith("strategy random, seed 3: 1 schedule, failure in schedule 1")
