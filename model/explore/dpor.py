@@ -40,11 +40,13 @@ dependence order needs: modifying steps on one object are totally ordered.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
 from model.explore.base import WILDCARD, Op, dependent
 
 Clock = list[int]
+_MISSING = object()
 
 
 def _join(a: Clock, b: Clock) -> Clock:
@@ -89,6 +91,10 @@ class RaceTracker:
         "_wild_step",
         "_all",
         "_dependent",
+        "_prev_enabled",
+        "_enabler",
+        "_preclock",
+        "_log",
     )
 
     def __init__(self, on_race: Callable[[int, int, Op, int], None]) -> None:
@@ -104,6 +110,7 @@ class RaceTracker:
         self._lidx: list[int] = []  # per step: its position in its thread, from 1
         self._op: list[Op] = []  # per step: the operation performed
         self._eclock: list[Clock] = []  # per step: its vector clock
+        self._preclock: list[Clock] = []  # per step: its thread's clock just before it
         self._clock: dict[int, Clock] = {}  # per thread: clock of its last step
         self._count: dict[int, int] = {}  # per thread: steps taken
         self._last_step: dict[int, int] = {}  # per thread: its last step (or creation - 1)
@@ -115,19 +122,28 @@ class RaceTracker:
         self._wild_clock: Clock = []
         self._wild_step = -1
         self._all: Clock = []  # join of every step's clock
+        self._prev_enabled: Sequence[int] = ()  # enabled threads at the previous state
+        self._enabler: dict[int, int] = {}  # thread -> the step that enabled it, until it runs
+        self._log: list[tuple] = []  # undo log of the per-thread and per-object tables
 
     # -- what the strategy reports ------------------------------------------
 
     def visible(self, k: int, enabled: Sequence[int], ops: Sequence[Op]) -> None:
         """At the state before step ``k``: thread ``enabled[j]`` will perform ``ops[j]``."""
         pending = self._pending
+        prev = self._prev_enabled
         for t, o in zip(enabled, ops):
             if t not in self._count:
                 self._start(t, k)
+            elif k and t not in prev:
+                # Step k - 1 enabled t: t's next step causally follows it.
+                self._dset(self._enabler, t, k - 1)
             if pending.get(t) != o:
-                pending[t] = o
+                self._dset(pending, t, o)
                 if self.checking:
                     self._scan(t, o, self._last_step[t] + 1, k)
+        self._log.append(("a", "_prev_enabled", prev))
+        self._prev_enabled = enabled
 
     def execute(self, k: int, c: int, o: Op) -> None:
         """Step ``k``: thread ``c`` performs ``o`` (its pending operation)."""
@@ -136,21 +152,62 @@ class RaceTracker:
         if self.checking:
             dep = self._dependent
             races = [(p, po) for p, po in pending.items() if p != c and dep(po, o)]
-        pending.pop(c, None)
+        if c in pending:
+            self._dpop(pending, c)
         if c not in self._count:  # defensive: a thread never shown by visible()
             self._start(c, k)
         n = self._count[c] + 1
-        self._count[c] = n
-        clock = self._clock_of_step(k, c, o, n)
-        self._clock[c] = clock
+        self._dset(self._count, c, n)
+        own = self._clock[c]
+        if c in self._enabler:
+            own = _join(own, self._eclock[self._enabler[c]])
+            self._dpop(self._enabler, c)
+        self._preclock.append(own)
+        clock = self._clock_of_step(k, c, o, n, own)
+        self._dset(self._clock, c, clock)
+        self._log.append(("a", "_all", self._all))
         self._all = _join(self._all, clock)
         self._tid.append(c)
         self._lidx.append(n)
         self._op.append(o)
         self._eclock.append(clock)
-        self._last_step[c] = k
+        self._dset(self._last_step, c, k)
         for p, po in races:
             self._on_race(k, p, po, k + 1)
+
+    # -- undo ------------------------------------------------------------------
+
+    def mark(self) -> tuple[int, int, int]:
+        """A point of the schedule to come back to with ``rollback``."""
+        return (len(self._log), len(self._tid), len(self._wild))
+
+    def rollback(self, mark: tuple[int, int, int]) -> None:
+        """Restore the state as it was at ``mark`` (of this schedule)."""
+        size, steps, wild = mark
+        log = self._log
+        while len(log) > size:
+            entry = log.pop()
+            kind = entry[0]
+            if kind == "d":
+                _, table, key, old = entry
+                if old is _MISSING:
+                    del table[key]
+                else:
+                    table[key] = old
+            elif kind == "h":
+                self._hist[entry[1]].pop()
+            else:
+                setattr(self, entry[1], entry[2])
+        for seq in (self._tid, self._lidx, self._op, self._eclock, self._preclock):
+            del seq[steps:]
+        del self._wild[wild:]
+
+    def _dset(self, table: dict, key, value) -> None:
+        self._log.append(("d", table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def _dpop(self, table: dict, key) -> None:
+        self._log.append(("d", table, key, table.pop(key)))
 
     def invisible(self, enabled: Sequence[int]) -> set[int]:
         """Threads that ran, are not enabled now, and whose next operation is unknown.
@@ -210,7 +267,7 @@ class RaceTracker:
                     return None
                 found.append(q)
         if p not in first:
-            cp = self._clock[p]
+            cp = self._preclock[k] if k < len(self._tid) and self._tid[k] == p else self._clock[p]
             if not o_has_pred and not any(
                 u < len(cp) and cp[u] >= lu for u, lu in first.items()
             ):
@@ -219,21 +276,66 @@ class RaceTracker:
                 found.insert(0, p)
         return found
 
+    def races_of_step(self, m: int) -> list[int]:
+        """Steps that race with step m: per other thread, its last step dependent with
+        step m's operation that does not happen before step m's thread got there."""
+        p, o = self._tid[m], self._op[m]
+        before = self._preclock[m]
+        tids, lidx, ops = self._tid, self._lidx, self._op
+        dep = self._dependent
+        resolved: set[int] = set()
+        out = []
+        for i in self._candidates(o.obj, m):
+            v = tids[i]
+            if v == p or v in resolved or not dep(o, ops[i]):
+                continue
+            resolved.add(v)
+            if v >= len(before) or before[v] < lidx[i]:
+                out.append(i)
+        return out
+
+    def finished(self, t: int) -> bool:
+        """True when t's last step was the scheduler's "exit" of the thread."""
+        last = self._last_step.get(t, -1)
+        return last >= 0 and self._tid[last] == t and self._op[last].kind == "exit"
+
+    def step_thread_op(self, m: int) -> tuple[int, Op]:
+        return self._tid[m], self._op[m]
+
+    def steps_of(self) -> dict[int, list[int]]:
+        """Per thread, the steps it took in this schedule, ascending."""
+        out: dict[int, list[int]] = {}
+        for k, t in enumerate(self._tid):
+            out.setdefault(t, []).append(k)
+        return out
+
+    def leads_to(self, i: int, m: int, q: int, steps_of: dict[int, list[int]]) -> bool:
+        """True when thread q takes a step after step i that happens before step m."""
+        mine = steps_of.get(q, ())
+        f = bisect_right(mine, i)
+        if f == len(mine) or mine[f] >= m:
+            return False
+        first = mine[f]
+        cm = self._eclock[m]
+        return q < len(cm) and cm[q] >= self._lidx[first]
+
     # -- internals ----------------------------------------------------------
 
     def _start(self, t: int, k: int) -> None:
         # A thread first seen before step k was started by step k - 1.
-        self._count[t] = 0
-        self._clock[t] = list(self._clock[self._tid[k - 1]]) if k else []
-        self._last_step[t] = k - 1
+        self._dset(self._count, t, 0)
+        self._dset(self._clock, t, list(self._clock[self._tid[k - 1]]) if k else [])
+        self._dset(self._last_step, t, k - 1)
 
-    def _clock_of_step(self, k: int, c: int, o: Op, n: int) -> Clock:
+    def _clock_of_step(self, k: int, c: int, o: Op, n: int, own: Clock) -> Clock:
         """Clock of step k; updates the per-object tables."""
-        own = self._clock[c]
         x = o.obj
+        log = self._log
         if x == WILDCARD:
             clock = _join(own, self._all)
             clock = _set(clock, c, n)
+            log.append(("a", "_wild_clock", self._wild_clock))
+            log.append(("a", "_wild_step", self._wild_step))
             self._wild_clock = clock
             self._wild_step = k
             self._wild.append(k)
@@ -249,18 +351,19 @@ class RaceTracker:
             reads = None  # stale: a later modifying step ordered them
         if o.read_only:
             clock = _set(clock, c, n)
-            self._r[x] = (clock if reads is None else _join(reads[0], clock), w_step)
+            self._dset(self._r, x, (clock if reads is None else _join(reads[0], clock), w_step))
         else:
             if reads is not None:
                 clock = _join(clock, reads[0])
             clock = _set(clock, c, n)
-            self._w[x] = (clock, k)
-            self._r.pop(x, None)
+            self._dset(self._w, x, (clock, k))
+            if x in self._r:
+                self._dpop(self._r, x)
         hist = self._hist.get(x)
         if hist is None:
-            self._hist[x] = [k]
-        else:
-            hist.append(k)
+            hist = self._hist[x] = []
+        hist.append(k)
+        log.append(("h", x))
         return clock
 
     def _candidates(self, x: int, k: int):
@@ -268,9 +371,13 @@ class RaceTracker:
         if x == WILDCARD:
             return range(k - 1, -1, -1)
         hist = self._hist.get(x, ())
+        if hist and hist[-1] >= k:
+            hist = hist[: bisect_left(hist, k)]
         wild = self._wild
         if not wild:
             return reversed(hist)
+        if wild[-1] >= k:
+            wild = wild[: bisect_left(wild, k)]
         return sorted((*hist, *wild), reverse=True)
 
     def _scan(self, t: int, o: Op, window: int, k: int) -> None:

@@ -48,11 +48,12 @@ explores; with ``por=False`` that is exactly the unsharded tree.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Sequence
 
 from model.errors import Nondeterminism
-from model.explore.base import Op, Point, dependent
+from model.explore.base import WILDCARD, Op, Point, dependent
 from model.explore.dpor import RaceTracker
 
 
@@ -83,6 +84,9 @@ class _ThreadNode:
         "sleep",  # thread -> op: explored elsewhere, skip (unbounded POR)
         "cs_prev",  # step index of the last context switch before this one, or None
         "cands",  # full nodes: every alternative within the bound, in DFS order
+        "cont",  # thread -> could it run again right after its step here (bounded sleep sets)
+        "vmark",  # RaceTracker.mark() at this point, before its step
+        "xmark",  # RaceTracker.mark() after its step
         "level",  # number of branching nodes before this one (sharding)
         "key",  # sum of alternative indices at those nodes (sharding)
     )
@@ -145,7 +149,7 @@ class Exhaustive:
         else:
             # Enough leading branching nodes for a few subtrees per shard.
             self._split = math.ceil(math.log2(shard[1])) + 1 if shard[1] > 1 else 1
-        self._sleep_on = self.por and preemption_bound is None
+        self._sleep_on = self.por
         self._tracker = RaceTracker(self._race) if self.por else None
         self._path: list[_ThreadNode | _ValueNode] = []
         self._steps: list[_ThreadNode] = []  # the thread nodes of _path, by step
@@ -179,6 +183,10 @@ class Exhaustive:
 
     def next_thread(self, point: Point) -> int:
         """Replay the recorded choice, or take a fresh node's default choice."""
+        if self._last_taken is not None:
+            node, t = self._last_taken
+            node.cont.setdefault(t, t in point.enabled)
+            self._last_taken = None
         if self._pos < len(self._path):
             return self._replay_thread(point)
         if self._blind is not None:
@@ -206,6 +214,14 @@ class Exhaustive:
                 "checker does not control (random, the wall clock, id() or set order)"
             )
         self._max_depth = max(self._max_depth, self._pos)
+        if self._last_taken is not None:
+            node, t = self._last_taken
+            node.cont.setdefault(t, False)
+            self._last_taken = None
+        if self._tracker is not None:
+            if failed:
+                self._blocked_at_end()
+            self._settle()
         if failed:
             self._failed += 1
         if self._blind == "sleep":
@@ -259,9 +275,25 @@ class Exhaustive:
         self._next_sleep: dict[int, Op] = {}
         self._awaited: set[int] = set()  # blocked threads whose operation is still unknown
         self._horizon = 0  # the step at which the run stopped building the tree
-        if self._tracker is not None:
-            self._tracker.reset()
-            self._tracker.checking = not self._path
+        self._deferred: list[tuple[int, int, Op, int]] = []  # races settled at the end
+        self._fresh_from = 0  # first step not replayed from the previous run
+        self._last_taken: tuple[_ThreadNode, int] | None = None  # the step just taken
+        self._end_enabled: tuple[int, ...] = ()  # enabled after the last tracked step
+        # Index in _path of the last thread node up to the divergence: the only
+        # replayed node whose sleep set the fresh part of the run needs.
+        self._last_thread_pos = -1
+        tracker = self._tracker
+        if tracker is not None:
+            # Back to the state before the divergence, where it was recorded.
+            path = self._path
+            for pos in range(len(path) - 1, -1, -1):
+                node = path[pos]
+                if type(node) is _ThreadNode:
+                    self._last_thread_pos = pos
+                    tracker.rollback(node.vmark if pos == len(path) - 1 else node.xmark)
+                    break
+            else:
+                tracker.reset()
 
     def _replay_thread(self, point: Point) -> int:
         node = self._path[self._pos]
@@ -280,7 +312,8 @@ class Exhaustive:
             )
         self._pos += 1
         chosen = node.chosen
-        if self._tracker is not None:
+        if self._tracker is not None and self._pos == len(self._path):
+            # The divergence: the tracker was rolled back to this state.
             op = node.ops[node.enabled.index(chosen)]
             now = point.next_op(chosen)
             if now != op:
@@ -288,10 +321,9 @@ class Exhaustive:
                     f"replaying step {self._k}: thread {chosen} is about to {now}, "
                     f"but was about to {op} when the schedule was recorded"
                 )
-            self._tracker.visible(self._k, node.enabled, node.ops)
-            if self._pos == len(self._path):
-                self._tracker.checking = True  # the new alternative: fresh races
+            self._fresh_from = self._k
             self._tracker.execute(self._k, chosen, op)
+            node.xmark = self._tracker.mark()
         self._passed(node, chosen)
         return chosen
 
@@ -304,7 +336,7 @@ class Exhaustive:
             )
         self._pos += 1
         if self._pos == len(self._path) and self._tracker is not None:
-            self._tracker.checking = True
+            self._fresh_from = self._k
         self._passed_value(node)
         return node.chosen
 
@@ -323,10 +355,12 @@ class Exhaustive:
         node.key = self._key
         node.ops = None
         node.sleep = None
+        node.cont = {}
         if self._tracker is not None:
             node.ops = tuple(point.next_op(t) for t in enabled)
             self._tracker.visible(k, enabled, node.ops)
-            if self._sleep_on and self._next_sleep:
+            node.vmark = self._tracker.mark()
+            if self._sleep_on and self._next_sleep and not self._blocked_switch(current):
                 node.sleep = _still_asleep(self._next_sleep, enabled, node.ops)
         if not self.por or self._level < self._split:
             node.cands = self._candidates(enabled, current, node.pre)
@@ -352,6 +386,7 @@ class Exhaustive:
         self._pos += 1
         if self._tracker is not None:
             self._tracker.execute(k, chosen, node.ops[enabled.index(chosen)])
+            node.xmark = self._tracker.mark()
         self._passed(node, chosen)
         return chosen
 
@@ -380,8 +415,28 @@ class Exhaustive:
         while the run finishes, and checked as of step k once they show it.
         """
         self._horizon = k
+        self._end_enabled = enabled
         if self._tracker is not None:
             self._awaited = self._tracker.invisible(enabled)
+
+    def _blocked_at_end(self) -> None:
+        """A failed run may end with threads blocked on operations never shown.
+
+        Flanagan & Godefroid check them at the final state too; their
+        operation is unknown, so it is taken to be dependent with everything.
+        (A run that passes ends with every thread finished, or blocked daemon
+        threads, which are not checked: see docs/checker-exhaustive.md.)
+        """
+        tracker = self._tracker
+        if self._blind == "sleep":
+            stuck, k = self._awaited, self._horizon
+        elif self._blind is None:
+            stuck, k = tracker.invisible(()), len(self._steps)
+        else:
+            return
+        for t in sorted(stuck):
+            if not tracker.finished(t):
+                tracker.reveal(t, _UNKNOWN, k)
 
     def _reveal(self, point: Point) -> None:
         awaited = self._awaited
@@ -402,18 +457,52 @@ class Exhaustive:
             self._key += node.cands.index(chosen)
             self._level += 1
         if self._sleep_on:
+            self._last_taken = (node, chosen)
+            if self._pos <= self._last_thread_pos:
+                return  # replayed: the fresh part needs only the last one's sleep set
             # Alternatives explored here before ``chosen`` sleep below it.  At a
             # full node that is every candidate before it in DFS order, whether
             # this shard ran it or not, so every shard computes the same sets.
             if node.cands is not None:
                 before = node.cands[: node.cands.index(chosen)]
             else:
-                before = [t for t in node.done if t != chosen]
+                before = [t for t in node.done if t != chosen and t in node.cont]
+            if self.preemption_bound is not None:
+                before = [t for t in before if self._may_sleep(node, t)]
             op = node.ops[node.enabled.index(chosen)]
             sleep = dict(node.sleep) if node.sleep else {}
             for t in before:
                 sleep[t] = node.ops[node.enabled.index(t)]
             self._next_sleep = {u: o for u, o in sleep.items() if not dependent(o, op)}
+
+    def _blocked_switch(self, current: int | None) -> bool:
+        """Under a bound: does this point follow a step after which its thread blocked?
+
+        Such a switch is free.  A sleeping thread stands for a schedule that
+        runs it earlier; its step might then enable the blocked thread, making
+        this switch a preemption and the earlier schedule dearer than the one
+        pruned.  What the blocked thread waits for is not shown, so every
+        sleeping thread is woken here.  (A thread whose last step was "exit" has
+        finished, not blocked.)
+        """
+        if self.preemption_bound is None or current is not None or self._k == 0:
+            return False
+        return not self._tracker.finished(self._prev_tid)
+
+    @staticmethod
+    def _may_sleep(node: _ThreadNode, u: int) -> bool:
+        """Under a bound: may thread u, explored here first, sleep below a later sibling?
+
+        A schedule the sleeping u prunes further down is equivalent to one
+        that takes u here instead; that one must need no more preemptions, or
+        u's subtree (explored within the same bound) may not contain it.  It
+        needs no more when u is the thread that could continue here (the
+        sibling pays the preemption u saves), or when u could not run again
+        right after its step (switching back from it is free).
+        """
+        if u == node.current:
+            return True
+        return node.cands is None and node.cont.get(u) is False
 
     def _passed_value(self, node: _ValueNode) -> None:
         if node.level < self._split:
@@ -515,40 +604,139 @@ class Exhaustive:
         return None
 
     def _race(self, step: int, tid: int, op: Op, k: int) -> None:
-        """RaceTracker callback: tid's pending ``op`` (before step k) races with step ``step``."""
-        node = self._steps[step]
-        if node.cands is not None:
-            return  # full node: every alternative is explored anyway
-        if self.preemption_bound is None:
-            # Source sets: one initial of the reversal suffices, and none is
-            # needed if one is already explored, scheduled or asleep here.
-            covered = node.done | node.backtrack
-            if node.sleep:
-                covered |= node.sleep.keys()
-            initials = self._tracker.initials(step, tid, op, k, covered)
-            if initials is None:
-                return
-            for q in initials:
-                if q in node.enabled:
-                    node.backtrack.add(q)
-                    return
-            node.backtrack.update(t for t in node.enabled if t not in node.done)
-            return
-        self._add_backtrack(node, tid)
-        if node.cs_prev is not None:
-            # Bounded POR: the same reordering, from the last context switch.
-            self._add_backtrack(self._steps[node.cs_prev], tid)
+        """RaceTracker callback: tid's pending ``op`` (before step k) races with step ``step``.
 
-    @staticmethod
-    def _add_backtrack(node: _ThreadNode, tid: int) -> None:
-        if node.cands is not None:
-            return  # full node: every alternative is explored anyway
-        if tid in node.enabled:
-            if tid not in node.done:
-                node.backtrack.add(tid)
+        Settled at the end of the run (``_settle``), when the whole run is known.
+        """
+        if self._steps[step].cands is None:
+            self._deferred.append((step, tid, op, k))
+
+    def _conservative_point(self, i: int) -> int | None:
+        """Where Coons et al.'s bounded POR also reverses a race with step i.
+
+        The last context switch before step i.  Needed only when step i
+        continues the thread that ran before it: switching to another thread
+        there costs a preemption that switching at the last context switch
+        does not.  When step i is itself a context switch, taking another
+        thread there costs no more than the step taken, so nothing is saved
+        by going further back.
+        """
+        if self.preemption_bound is None:
+            return None
+        steps = self._steps
+        if i == 0 or steps[i - 1].chosen != steps[i].chosen:
+            return None
+        return steps[i].cs_prev
+
+    def _covered(self, node: _ThreadNode) -> set[int]:
+        """Threads explored, to be explored (within the bound), or asleep at node."""
+        covered = set(node.cont)
+        covered.add(node.chosen)
+        bound = self.preemption_bound
+        for t in node.backtrack - node.done:
+            if bound is None or node.pre + node.cost(t) <= bound:
+                covered.add(t)
+        if node.sleep:
+            covered |= node.sleep.keys()
+        return covered
+
+    def _settle(self) -> None:
+        """Settle the races of the run, now that all of it is known.
+
+        Source sets (Abdulla et al.): a race's reversal is taken up to the step
+        where the racing operation actually ran (or the end of the run if it
+        never did), and one of its initials that can run where the race began
+        is added there, unless one is already covered (explored, scheduled
+        within the bound, or asleep).
+
+        A thread that cannot run where the race began (Flanagan & Godefroid):
+        unbounded, the reversal must start with a thread that can run there
+        and leads to the racing operation (takes a step after the race that
+        happens before it, enabling steps included); any one will do.  Under a
+        bound, and when no such thread is known, every thread that can run
+        there is added.  A race with the very step that enabled the thread is
+        no race: the two could not be enabled together.
+
+        Under a bound, the racing thread is also added at the last context
+        switch before the race (Coons, Musuvathi & McKinley), or every thread
+        that can run there if it cannot, or is asleep there.
+        """
+        tracker = self._tracker
+        last = len(self._steps)
+        deferred = self._deferred
+        self._deferred = []
+        # Every step this run took anew races with the last dependent step of
+        # each other thread that does not happen before it.
+        for m in range(self._fresh_from, last):
+            p, op = tracker.step_thread_op(m)
+            deferred.extend((i, p, op, m) for i in tracker.races_of_step(m))
+        if not deferred:
+            return
+        steps_of = tracker.steps_of()
+        for i, p, op, k in deferred:
+            node = self._steps[i]
+            if node.cands is not None:
+                continue
+            mine = steps_of.get(p, ())
+            f = bisect_left(mine, k)
+            m = mine[f] if f < len(mine) else None  # where p's operation ran
+            if p in node.enabled:
+                initials = self._initials(i, p, op, last if m is None else m)
+                if initials is not None:
+                    runnable = [q for q in initials if q in node.enabled]
+                    if not runnable:
+                        self._lead(node, i, m, steps_of)
+                    elif self.preemption_bound is None:
+                        node.backtrack.add(runnable[0])
+                    else:
+                        # Under a bound a reversal explored from one initial may
+                        # need more preemptions than from another: take them all,
+                        # and the racing thread (Coons et al.).
+                        node.backtrack.update(runnable)
+                        if not (node.sleep and p in node.sleep):
+                            node.backtrack.add(p)
+            elif p in (self._steps[i + 1].enabled if i + 1 < last else self._end_enabled):
+                continue  # step i enabled p: not a race
+            else:
+                self._lead(node, i, m, steps_of)
+            j = self._conservative_point(i)
+            if j is not None:
+                prev = self._steps[j]
+                if prev.cands is None:
+                    if p in prev.enabled and not (prev.sleep and p in prev.sleep):
+                        if p not in prev.done:
+                            prev.backtrack.add(p)
+                    else:
+                        covered = self._covered(prev)
+                        prev.backtrack.update(t for t in prev.enabled if t not in covered)
+
+    def _initials(self, i: int, p: int, op: Op, m: int) -> list[int] | None:
+        """Threads that can begin the reversal of the race (i, p), or None if covered.
+
+        Unbounded, an initial explored or scheduled at step i covers the
+        reversal; under a bound only a sleeping one does (sleep sets admit only
+        threads whose covering schedules need no more preemptions).
+        """
+        node = self._steps[i]
+        if self.preemption_bound is None:
+            covered = self._covered(node)
         else:
-            # tid cannot run here: reverse the race from any thread that can.
-            node.backtrack.update(t for t in node.enabled if t not in node.done)
+            covered = node.sleep.keys() if node.sleep else ()
+        return self._tracker.initials(i, p, op, m, covered)
+
+    def _lead(self, node: _ThreadNode, i: int, m: int | None, steps_of) -> None:
+        """Add a thread that can run before step i and leads to step m, or all."""
+        lead = []
+        if m is not None and self.preemption_bound is None:
+            lead = [q for q in node.enabled if self._tracker.leads_to(i, m, q, steps_of)]
+        covered = self._covered(node)
+        if lead:
+            if not any(q in covered for q in lead):
+                node.backtrack.add(lead[0])
+        else:
+            node.backtrack.update(t for t in node.enabled if t not in covered)
+
+_UNKNOWN = Op("blocked", WILDCARD)  # the operation of a thread blocked out of sight
 
 
 def _default(point: Point) -> int:

@@ -206,18 +206,22 @@ def test_the_soundness_check_catches_a_reduction_that_ignores_dependence(monkeyp
     assert not reaches_every_state(program, 2)
 
 
-class _AddTheRacer(Exhaustive):
-    """Flanagan & Godefroid's rule alone: add the racing thread where the race began.
+class _NoConservativePoints(Exhaustive):
+    """Bounded DPOR without Coons et al.'s compensation: unsound."""
 
-    Unsound with a preemption bound (no backtrack point at the last context
-    switch, Coons et al.), and unsound with sleep sets (the racing thread may
-    be asleep there while another initial of the reversal is not).
+    def _conservative_point(self, i):
+        return None
+
+
+class _AddTheRacer(Exhaustive):
+    """Flanagan & Godefroid's "add the racing thread" with sleep sets: unsound.
+
+    The racing thread may be asleep where the race began while another
+    initial of the reversal is not.
     """
 
-    def _race(self, step, tid, op, k):
-        node = self._steps[step]
-        if node.cands is None:
-            self._add_backtrack(node, tid)
+    def _initials(self, i, p, op, m):
+        return None if p in self._covered(self._steps[i]) else [p]
 
 
 def test_bounded_reduction_needs_the_backtrack_point_at_the_last_context_switch():
@@ -225,7 +229,7 @@ def test_bounded_reduction_needs_the_backtrack_point_at_the_last_context_switch(
     # is reachable only by running thread 1 first, from the context switch.
     program = ((("inc", 0), ("inc", 1)), (("w", 1, 2),))
     assert reaches_every_state(program, 0)
-    assert not reaches_every_state(program, 0, make=_AddTheRacer)
+    assert not reaches_every_state(program, 0, make=_NoConservativePoints)
 
 
 def test_sleep_sets_need_the_source_set_choice_of_backtrack_thread():
@@ -235,6 +239,39 @@ def test_sleep_sets_need_the_source_set_choice_of_backtrack_thread():
     program = ((("r", 1), ("r", 0)), (("w", 1, 1),), (("r", 1), ("w", 0, 1)))
     assert reaches_every_state(program, None)
     assert not reaches_every_state(program, None, make=_AddTheRacer)
+
+
+class _SleepRegardlessOfCost(Exhaustive):
+    """Sleep sets under a bound without the preemption-cost admission rule."""
+
+    @staticmethod
+    def _may_sleep(node, u):
+        return True
+
+
+class _SleepAcrossBlocking(Exhaustive):
+    """Sleep sets under a bound that survive a switch after a thread blocked."""
+
+    def _blocked_switch(self, current):
+        return False
+
+
+def test_bounded_sleep_sets_admit_only_threads_whose_schedules_cost_no_more():
+    # Thread 0, explored first at the (free) first point and still runnable
+    # after its step, must not sleep under thread 1: the schedule it would
+    # stand for pays a preemption the pruned one does not, and at bound 1
+    # "1: w(1); 0: inc(0), inc(1); 1: r(1)" is then lost.
+    program = ((("inc", 0), ("inc", 1)), (("w", 1, 1), ("r", 1)))
+    assert reaches_every_state(program, 1)
+    assert not reaches_every_state(program, 1, make=_SleepRegardlessOfCost)
+
+
+def test_bounded_sleep_sets_wake_up_where_a_thread_blocked():
+    # Thread 0's set would enable thread 2's await: run earlier, it turns the
+    # free switch after thread 2 blocked into a preemption.
+    program = ((("set", 1),), (("acq", 2), ("inc", 0), ("rel", 2), ("clear", 1)), (("r", 1), ("r", 0), ("await", 1)))
+    assert reaches_every_state(program, 0)
+    assert not reaches_every_state(program, 0, make=_SleepAcrossBlocking)
 
 
 # -- blocking and value choices ----------------------------------------------

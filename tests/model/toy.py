@@ -20,6 +20,11 @@ variables, locks (each with one condition variable) and other threads:
 ("join", t)         disabled until thread t has finished
 ("line",)           an operation on unknown memory (WILDCARD): logs every
                     variable and increments variable 0
+("down", s)         semaphore s (starts at 0): disabled while 0, then -1
+("up", s)           semaphore s: +1
+("set", e)          event e: set; ("clear", e): clear
+("await", e)        event e: disabled until set (then just passes)
+("is_set", e)       log whether event e is set (read-only)
 =================== =====================================================
 
 A condition variable shares its lock's object number, so its operations are
@@ -43,20 +48,27 @@ Program = tuple[tuple[tuple, ...], ...]
 
 
 def _sizes(program: Program) -> tuple[int, int]:
+    """Variables, and locks (which share numbers with semaphores and events)."""
     nvars = nlocks = 0
     for ops in program:
         for op in ops:
             if op[0] in ("r", "w", "inc"):
                 nvars = max(nvars, op[1] + 1)
-            elif op[0] in ("acq", "rel", "peek", "wait", "notify", "notify_all"):
+            elif op[0] in _SYNC:
                 nlocks = max(nlocks, op[1] + 1)
     return max(nvars, 1), nlocks
+
+
+_SYNC = ("acq", "rel", "peek", "wait", "notify", "notify_all",
+         "down", "up", "set", "clear", "await", "is_set")
+_KIND = {"acq": "acquire", "rel": "release", "down": "acquire", "up": "release", "await": "wait"}
 
 
 class State:
     """One run of a program: mutable, cheap to copy for brute-force search."""
 
-    __slots__ = ("program", "nvars", "nlocks", "pc", "status", "vars", "holder", "waiters", "logs")
+    __slots__ = ("program", "nvars", "nlocks", "pc", "status", "vars", "holder", "waiters", "logs",
+                 "count", "flag")
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -68,6 +80,9 @@ class State:
         self.holder: list[int | None] = [None] * self.nlocks
         self.waiters: list[list[int]] = [[] for _ in range(self.nlocks)]
         self.logs: list[list[Any]] = [[] for _ in program]
+        # Semaphore s and event e use sync object number s / e, like lock l.
+        self.count = [0] * self.nlocks
+        self.flag = [False] * self.nlocks
 
     def copy(self) -> "State":
         other = State.__new__(State)
@@ -79,6 +94,8 @@ class State:
         other.holder = list(self.holder)
         other.waiters = [list(w) for w in self.waiters]
         other.logs = [list(log) for log in self.logs]
+        other.count = list(self.count)
+        other.flag = list(self.flag)
         return other
 
     # -- what a strategy may see ---------------------------------------------
@@ -94,6 +111,10 @@ class State:
             return self.holder[op[1]] is None
         if op[0] == "join":
             return self.status[op[1]] == DONE
+        if op[0] == "down":
+            return self.count[op[1]] > 0
+        if op[0] == "await":
+            return self.flag[op[1]]
         return True
 
     def enabled(self) -> tuple[int, ...]:
@@ -109,11 +130,12 @@ class State:
             return Op("read", op[1], True)
         if name in ("w", "inc"):
             return Op("write", op[1])
-        if name in ("acq", "rel", "wait", "notify", "notify_all"):
-            kind = {"acq": "acquire", "rel": "release"}.get(name, name)
-            return Op(kind, lock_obj)
         if name == "peek":
             return Op("locked", lock_obj, True)
+        if name == "is_set":
+            return Op("is_set", lock_obj, True)
+        if name in _SYNC:
+            return Op(_KIND.get(name, name), lock_obj)
         if name in ("spawn", "join"):
             return Op("start" if name == "spawn" else "join", self.nvars + self.nlocks + op[1])
         if name == "choose":
@@ -178,6 +200,16 @@ class State:
         elif name == "line":
             self.logs[t].append(("line", tuple(self.vars)))
             self.vars[0] += 1
+        elif name == "down":
+            self.count[op[1]] -= 1
+        elif name == "up":
+            self.count[op[1]] += 1
+        elif name in ("set", "clear"):
+            self.flag[op[1]] = name == "set"
+        elif name == "await":
+            pass
+        elif name == "is_set":
+            self.logs[t].append(("is_set", op[1], self.flag[op[1]]))
         else:
             raise ValueError(f"unknown toy operation {op!r}")
         self.pc[t] += 1
@@ -191,6 +223,8 @@ class State:
             tuple(tuple(log) for log in self.logs),
             tuple(self.status),
             tuple(self.holder),
+            tuple(self.count),
+            tuple(self.flag),
         )
 
 
