@@ -59,8 +59,8 @@ TESTS = textwrap.dedent('''
 def run_pytest(tmp_path, *args, env=None):
     path = tmp_path / "test_counter.py"
     path.write_text(TESTS)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-           "-p", "model.pytest_plugin", "--rootdir", str(tmp_path), "-c", os.devnull,
+    # The plugin arrives through the project's pytest11 entry point.
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull,
            str(path), *args]
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.getcwd() + os.pathsep + full_env.get("PYTHONPATH", "")
