@@ -129,7 +129,7 @@ class GroupLedger:
             if count > 1:
                 self.redeliveries += 1
             track = self._tracks[p]
-            where = self._where(p, seq, count, consumer=consumer)
+            where = (p, seq, count, consumer)
             if state in ("ACKED", "NACKED"):
                 self._add("duplicate", f"get handed out a delivery that was already {state.lower()}", where)
             if seq < track.base:
@@ -181,7 +181,7 @@ class GroupLedger:
         # Caller holds _lock: the broker accepted consumer's ack of delivery ``count`` of (p, seq).
         self.acked += 1
         track = self._tracks[p]
-        where = self._where(p, seq, count, consumer=consumer)
+        where = (p, seq, count, consumer)
         if seq < track.base:
             self._add("duplicate", "ack accepted after an audit had found the message settled", where)
             return
@@ -201,7 +201,7 @@ class GroupLedger:
             self.dead += 1
             self.dead_reasons[reason] = self.dead_reasons.get(reason, 0) + 1
             track = self._tracks[p]
-            where = self._where(p, seq, count, reason=reason)
+            where = (p, seq, count, None)
             if seq < track.base:
                 self._add("duplicate", "dead-lettered after an audit had found the message settled", where)
                 return
@@ -234,7 +234,7 @@ class GroupLedger:
             if (acked | dead) & failed:
                 for offset in ones((acked | dead) & failed)[:MAX_LISTED]:
                     self._add("accounting", "a publish that raised Full was delivered and settled",
-                              self._where(producer.index, track.base + offset, None))
+                              (producer.index, track.base + offset, None, None))
             missing = published & ~acked & ~dead
             lost = missing & ~ttl
             if lost:
@@ -242,10 +242,10 @@ class GroupLedger:
                 self.lost += len(positions)
                 for offset in positions[:MAX_LISTED]:
                     self._add("loss", "published (no TTL) but never acked nor dead-lettered",
-                              self._where(producer.index, track.base + offset, None))
+                              (producer.index, track.base + offset, None, None))
                 if len(positions) > MAX_LISTED:
                     self._add("loss", f"{len(positions) - MAX_LISTED} more lost messages of this producer "
-                                      "in this group (not listed)", self._where(producer.index, None, None))
+                                      "in this group (not listed)", (producer.index, None, None, None))
             expired = (missing & ttl).bit_count()
             self.expired += expired
             return expired
@@ -285,25 +285,23 @@ class GroupLedger:
 
     # -- helpers --------------------------------------------------------------
 
-    def _where(self, p: int, seq: int | None, count: int | None, **more: Any) -> dict[str, Any]:
-        # The details of a violation about (p, seq) in this group.
-        where: dict[str, Any] = {"topic": self.topic, "group": self.group, "producer": p}
+    def _add(self, kind: str, what: str, where: tuple[int, int | None, int | None, str | None],
+             **more: Any) -> None:
+        # Record a violation about ``where`` = (producer, seq, delivery count, consumer), any but
+        # the producer None; message "topic/group producer p seq s delivery n: what".
+        p, seq, count, consumer = where
+        details: dict[str, Any] = {"topic": self.topic, "group": self.group, "producer": p}
+        label = f"{self.topic}/{self.group} producer {p}"
         if seq is not None:
-            where["seq"] = seq
+            details["seq"] = seq
+            label += f" seq {seq}"
         if count is not None:
-            where["delivery"] = count
-        where.update(more)
-        return where
-
-    def _add(self, kind: str, what: str, where: dict[str, Any], **more: Any) -> None:
-        # Record a violation; message "topic/group producer p seq s delivery n: what".
-        where = {**where, **more}
-        label = f"{self.topic}/{self.group} producer {where['producer']}"
-        if "seq" in where:
-            label += f" seq {where['seq']}"
-        if "delivery" in where:
-            label += f" delivery {where['delivery']}"
-        self._violations.add(kind, f"{label}: {what}", **where)
+            details["delivery"] = count
+            label += f" delivery {count}"
+        if consumer is not None:
+            details["consumer"] = consumer
+        details.update(more)
+        self._violations.add(kind, f"{label}: {what}", **details)
 
 
 class Ledger:
