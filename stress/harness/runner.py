@@ -319,6 +319,7 @@ class _Run:
             "seed": self.config.seed,
             "command": self.config.command(),
             "inject_bug": self.config.inject_bug,
+            "fault_triggered": None if self.fault is None else self.fault.triggered.is_set(),
             "stopped_by": self.signal or ("stall" if self.stall else "violation" if self.violations.total
                                           and not self.config.keep_going and elapsed < self.config.duration
                                           else "duration"),
