@@ -1,41 +1,39 @@
-"""Happens-before and race detection along one schedule, for exhaustive search.
+"""Happens-before and races along one schedule, for exhaustive search.
 
-Dynamic partial-order reduction (Flanagan & Godefroid, POPL 2005) needs, after
-every step of the current schedule, the races between the operation a thread
-is about to perform and the steps already taken: a step ``i`` of thread ``v``
-races with thread ``p``'s pending operation ``o`` when the two are dependent
-(``base.dependent``) and step ``i`` does not happen before ``p`` (vector
-clocks).  For each race the strategy adds ``p`` to the backtrack set of the
-state before step ``i`` (``RaceTracker`` only reports races; what to do with
-them, including the preemption-bound compensation, is the strategy's job).
+Dynamic partial-order reduction (Flanagan & Godefroid, POPL 2005) needs the
+races of each run: a step ``i`` of thread ``v`` and an operation ``o`` of
+another thread ``p`` race when they are dependent (``base.dependent``) and
+step ``i`` does not happen before ``p`` got to ``o``.  ``RaceTracker`` keeps
+one vector clock per thread and per step and answers:
 
-The strategy sees only what ``Point`` shows: the enabled threads and their
-next operations.  A thread that blocks right after its own step shows its next
-operation only when it becomes enabled again; until then it is *invisible*.
-Flanagan & Godefroid check every thread, disabled ones included, at every
-state, so when an invisible thread reappears its operation is checked
-retroactively against every step taken while it was invisible, and against
-the last dependent step of each other thread before that.  A thread that is
-disabled with a known operation (another thread's step disabled it) is
-checked online like an enabled one.
+* ``races_of_step(m)``: for step m, the last step of each other thread that
+  races with it (what source-set DPOR checks for every executed step);
+* ``initials(i, p, o, k)``: the threads that can begin the reversal of a race
+  (Abdulla, Aronis, Jonsson & Sagonas, POPL 2014);
+* ``leads_to(i, m, q)``: whether thread q takes a step after step i that
+  happens before step m (Flanagan & Godefroid's set E, for a racing thread
+  that cannot run where the race began).
 
-Which races get reported is the union, over every state of the schedule, of
-the per-thread last dependent step of each other thread (``max`` over each
-thread ``v`` rather than over all threads, as Coons, Musuvathi & McKinley's
-bounded POR requires):
+It also reports (``on_race``), as Flanagan & Godefroid check at every state
+for every thread, races of *pending* operations: the operation a thread is
+about to perform, shown by ``Point.next_op``, even if it never runs.  A
+thread that blocks right after its own step shows its next operation only
+when it becomes enabled again; until then it is *invisible*, and when it
+reappears its operation is checked retroactively against every step taken in
+the meantime, and against the last dependent step of each other thread
+before that.  A thread disabled with a known operation (another thread's
+step disabled it) is checked as the steps happen.
 
-* when thread ``p`` gets a new pending operation (``visible``): for each other
-  thread ``v``, the last step of ``v`` dependent with it, unless it happens
-  before ``p``; plus every dependent step taken while ``p`` was invisible;
-* when a step executes (``execute``): every other thread whose known pending
-  operation is dependent with it.
+Happens-before is the transitive closure of program order, dependence, and
+enabling: a thread that was disabled and became enabled after step k runs its
+next step after step k (threads started by step k inherit its clock).  Per
+object the tracker keeps the clock of its last modifying step and the join of
+the read-only steps since, which is all the dependence order needs: modifying
+steps on one object are totally ordered.
 
-Happens-before is the transitive closure of program order and dependence,
-tracked with one vector clock per thread; a started thread inherits the clock
-of the step that started it (the thread that ran the step before it first
-became visible).  Per object the tracker keeps the clock of its last
-modifying step and the join of the read-only steps since, which is all the
-dependence order needs: modifying steps on one object are totally ordered.
+The per-thread and per-object tables are restored from an undo log
+(``mark`` / ``rollback``) when the search backtracks, so a replayed prefix
+costs nothing here.
 """
 
 from __future__ import annotations
@@ -62,14 +60,12 @@ def _join(a: Clock, b: Clock) -> Clock:
 
 
 class RaceTracker:
-    """Vector clocks and races of the current schedule; reset for each schedule.
+    """Vector clocks and races of the current schedule.
 
     ``on_race(step, tid, op, k)`` is called for each race between step
     ``step`` and thread ``tid``'s pending operation ``op`` at the state before
-    step ``k``, only while ``checking`` is True (the
-    strategy turns it off while it replays a prefix whose races were already
-    reported when the prefix was first explored).  Races may be reported more
-    than once.
+    step ``k``, while ``checking`` is True.  Races may be reported more than
+    once.  ``reset`` starts a schedule; ``rollback`` returns to a ``mark``.
     """
 
     __slots__ = (
