@@ -64,6 +64,23 @@ def run_threads(*targets: Callable[[], None], names: Iterable[str] = ()) -> None
         thread.join()
 
 
+def run_beside(main_role: Callable[[], None], *targets: Callable[[], None],
+               names: Iterable[str] = ()) -> None:
+    """Start one thread per target, play ``main_role`` in the calling thread meanwhile, join.
+
+    The main thread taking a role costs fewer scheduling points than a thread
+    of its own (no start, begin, exit and join of it), so the same scenario
+    is explored in far fewer schedules.
+    """
+    names = list(names) or [f"t{i}" for i in range(len(targets))]
+    threads = [threading.Thread(target=target, name=name) for target, name in zip(targets, names)]
+    for thread in threads:
+        thread.start()
+    main_role()
+    for thread in threads:
+        thread.join()
+
+
 def exactly_once(sent: Iterable[object], received: Iterable[object], where: str = "") -> None:
     """Every item sent was received exactly once, and nothing else was: else loss / duplicate."""
     sent_count = Counter(sent)
