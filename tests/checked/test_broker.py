@@ -74,6 +74,7 @@ shutdown_draining = shutdown_scenario(drain=True)
 shutdown_discarding = shutdown_scenario(drain=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body", [shutdown_draining, shutdown_discarding], ids=["drain", "discard"])
 def test_shutdown_wakes_every_waiter_and_loses_nothing(body):
     prove(body)

@@ -45,6 +45,7 @@ def timed_out_waiter_retakes_the_lock_first():
         raise model.Violation("reached", "the timed-out waiter retook the lock first")
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "checker gap: the fairness yield rule treats a fired timeout as a yield, so the "
     "timed-out thread may not run before every thread runnable at that moment has "

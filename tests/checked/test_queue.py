@@ -14,7 +14,7 @@ import pytest
 
 from mq import BoundedQueue, Closed, Empty, Full
 from tests.checked.harness import (
-    catch, exactly_once, in_producer_order, prove, run_threads, within,
+    catch, exactly_once, in_producer_order, prove, run_beside, run_threads, within,
 )
 
 
@@ -49,10 +49,12 @@ def two_producers_one_consumer():
             received.append(queue.get())
             in_producer_order(received)
 
-    run_threads(producer(0), producer(1), consumer, names=["producer-0", "producer-1", "consumer"])
+    # The main thread is producer 1.
+    run_beside(producer(1), producer(0), consumer, names=["producer-0", "consumer"])
     exactly_once(sent[0] + sent[1], received + drain(queue))
 
 
+@pytest.mark.slow
 def test_put_and_get_lose_nothing_duplicate_nothing_and_never_overfill():
     prove(two_producers_one_consumer)
 
@@ -84,6 +86,7 @@ def put_without_notify(self, item, timeout=None):
         self._items.append(item)
 
 
+@pytest.mark.slow
 def test_a_put_that_waits_with_if_instead_of_while_is_caught_overfilling(monkeypatch):
     monkeypatch.setattr(BoundedQueue, "put", put_waiting_with_if)
     catch(two_producers_one_consumer, "overflow")
@@ -94,30 +97,36 @@ def test_a_put_that_skips_the_notify_is_caught_deadlocking(monkeypatch):
     catch(two_producers_one_consumer, "deadlock")
 
 
-# -- batches: put_many against get_many, capacity 2 ---------------------------
+# -- batches: put_many and a put against get_many, capacity 2 -----------------
 
 
 def batches():
     capacity = 2
     queue = BoundedQueue(capacity)
-    sent = [(0, 0), (0, 1), (0, 2)]
+    sent = {0: [(0, 0), (0, 1), (0, 2)], 1: [(1, 0)]}
     received = []
 
-    def producer():
-        assert queue.put_many(sent) == len(sent)
+    def batch_producer():
+        assert queue.put_many(sent[0]) == len(sent[0])
         within(queue.qsize(), capacity, "after put_many: ")
 
+    def single_producer():
+        queue.put(sent[1][0])
+        within(queue.qsize(), capacity, "after put: ")
+
     def consumer():
-        while len(received) < len(sent):
+        while len(received) < 4:
             batch = queue.get_many(2)
             assert 1 <= len(batch) <= 2, batch
             received.extend(batch)
             in_producer_order(received)
 
-    run_threads(producer, consumer, names=["producer", "consumer"])
-    exactly_once(sent, received + drain(queue))
+    # The main thread is the single producer.
+    run_beside(single_producer, batch_producer, consumer, names=["producer-0", "consumer"])
+    exactly_once(sent[0] + sent[1], received + drain(queue))
 
 
+@pytest.mark.slow
 def test_put_many_and_get_many_keep_order_and_lose_nothing():
     prove(batches)
 
@@ -136,7 +145,7 @@ def test_a_get_many_that_skips_the_notify_is_caught_deadlocking(monkeypatch):
     catch(batches, "deadlock")
 
 
-# -- close: a producer and a consumer, closed by the main thread --------------
+# -- close: a producer and a consumer, closed by the main thread meanwhile ----
 
 
 def closing():
@@ -162,7 +171,7 @@ def closing():
                 return
             in_producer_order(received)
 
-    run_threads(producer, consumer, queue.close, names=["producer", "consumer", "closer"])
+    run_beside(queue.close, producer, consumer, names=["producer", "consumer"])
     # A get raises Closed only once the queue is drained: everything accepted was received.
     exactly_once(accepted, received)
     assert queue.closed and queue.qsize() == 0
@@ -213,6 +222,7 @@ def timeouts():
     exactly_once(accepted, received + drain(queue))
 
 
+@pytest.mark.slow
 def test_timed_put_and_get_either_complete_or_time_out_cleanly():
     prove(timeouts)
 

@@ -15,6 +15,8 @@ the exploration at bound 2 did not complete in 5 minutes (34,000 schedules).
 
 from __future__ import annotations
 
+import pytest
+
 from mq import Broker, Empty
 from mq.delivery import Group
 from tests.checked.harness import broker_stats, catch, exactly_once, prove
@@ -40,6 +42,7 @@ def reaper_beside_a_consumer():
     exactly_once([message_id], acked + [message_id] * stats.expired)
 
 
+@pytest.mark.slow
 def test_the_reaper_expires_what_no_consumer_took_counts_it_and_stops_at_shutdown():
     prove(reaper_beside_a_consumer)
 
@@ -55,6 +58,7 @@ def reap_uncounted(self, now):
         return len(expired)
 
 
+@pytest.mark.slow
 def test_a_reaper_that_forgets_to_count_expiries_is_caught_breaking_the_identity(monkeypatch):
     monkeypatch.setattr(Group, "reap", reap_uncounted)
     catch(reaper_beside_a_consumer, "identity")

@@ -14,7 +14,7 @@ import pytest
 from mq import AckError, Broker, DeliveryState
 from mq.delivery import Delivery, Group
 from tests.checked.harness import (
-    broker_stats, catch, exactly_once, in_producer_order, prove, run_threads, within,
+    broker_stats, catch, exactly_once, in_producer_order, prove, run_beside, within,
 )
 
 
@@ -32,36 +32,52 @@ def check_groups(broker: Broker, capacity: int) -> None:
 # -- fan-out: one publisher, two groups of one consumer each ------------------
 
 
-def fan_out():
-    capacity = 2
-    broker = Broker(reaper_interval=None)
-    broker.create_topic("t", capacity=capacity)
-    subscriptions = {name: broker.subscribe("t", name) for name in ("a", "b")}
-    sent = []
-    received = {"a": [], "b": []}
+def fan_out_scenario(capacity: int):
+    """The body: the main thread publishes 2 messages; each of 2 groups consumes them."""
 
-    def publisher():
-        for sequence in range(2):
-            sent.append(broker.publish("t", sequence))
+    def body():
+        broker = Broker(reaper_interval=None)
+        broker.create_topic("t", capacity=capacity)
+        subscriptions = {name: broker.subscribe("t", name) for name in ("a", "b")}
+        sent = []
+        received = {"a": [], "b": []}
 
-    def consumer(name):
-        def run():
-            for _ in range(2):
-                delivery = subscriptions[name].get()
-                received[name].append(delivery.message.id)
-                ids_in_order(received[name], f"group {name}: ")
-                delivery.ack()
-        return run
+        def publisher():
+            for sequence in range(2):
+                sent.append(broker.publish("t", sequence))
 
-    run_threads(publisher, consumer("a"), consumer("b"), names=["publisher", "consumer-a", "consumer-b"])
-    for name, ids in received.items():
-        exactly_once(sent, ids, f"group {name}: ")
-    check_groups(broker, capacity)
+        def consumer(name):
+            def run():
+                for _ in range(2):
+                    delivery = subscriptions[name].get()
+                    received[name].append(delivery.message.id)
+                    ids_in_order(received[name], f"group {name}: ")
+                    delivery.ack()
+            return run
+
+        # The main thread is the publisher.
+        run_beside(publisher, consumer("a"), consumer("b"), names=["consumer-a", "consumer-b"])
+        for name, ids in received.items():
+            exactly_once(sent, ids, f"group {name}: ")
+        check_groups(broker, capacity)
+
+    body.__name__ = body.__qualname__ = f"fan_out_capacity_{capacity}"
+    return body
+
+
+fan_out = fan_out_scenario(capacity=2)  # no backpressure: the publisher never waits
+fan_out_backpressure = fan_out_scenario(capacity=1)  # the second publish waits for both groups
 
 
 @pytest.mark.slow
 def test_every_group_gets_every_message_once_in_order():
     prove(fan_out)
+
+
+@pytest.mark.stress
+def test_fan_out_waits_for_room_in_every_group_and_delivers_once_in_order():
+    # 2,383 schedules, 5-13 s here: too long for the default suite.
+    prove(fan_out_backpressure)
 
 
 def push_without_notify(self, message):
@@ -103,7 +119,8 @@ def competing_consumers():
             delivery.ack()
         return run
 
-    run_threads(publisher, consumer(0), consumer(1), names=["publisher", "consumer-0", "consumer-1"])
+    # The main thread is the publisher.
+    run_beside(publisher, consumer(0), consumer(1), names=["consumer-0", "consumer-1"])
     exactly_once(sent, received)
     check_groups(broker, capacity)
 
