@@ -14,6 +14,7 @@ same verdict and the same output on every run.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ DEFAULT_SCHEDULES = {"auto": 2000, "random": 2000, "pct": 2000, "exhaustive": 10
 DEFAULT_BOUND = 2
 UNBOUNDED = -1  # --preemption-bound none
 DEFAULT_MAX_STEPS = 20_000
+# A failure found in a scenario is looked for in smaller ones too (fewer items,
+# consumers, producers), each with this many schedules: a smaller scenario's
+# trace is shorter and easier to read.  Counted in schedules, so deterministic.
+SHRINK_SCHEDULES = 300
 # A schedule with no scheduling point for this long is stuck in something the
 # checker does not control (a busy loop at sync granularity, a C call): it is
 # reported as "unsupported".  Short, because shrinking may replay it a few times.
@@ -99,6 +104,7 @@ class Outcome:
     token: str | None = None
     search: str = ""  # how the schedules were explored, one sentence
     elapsed: float = 0.0
+    trace_scenario: str | None = None  # the smaller scenario the trace is of, if not ``scenario``
 
     @property
     def replay(self) -> str | None:
@@ -121,6 +127,7 @@ class Outcome:
             "target": self.target,
             "search": self.search,
             "blocked": self.blocked,
+            "trace_scenario": self.trace_scenario,
         }
         if timings:
             data["seconds"] = round(self.elapsed, 3)
@@ -167,8 +174,13 @@ def _body(target: Target, scenario: Scenario) -> Any:
     return BufferScenario(target.cls, **scenario.sizes())
 
 
-def run(target: Target, scenario: Scenario, search: Search) -> Outcome:
-    """Explore ``scenario`` on ``target``; never raises for anything the submission does."""
+def run(target: Target, scenario: Scenario, search: Search, *,
+        shrink_scenario: bool = True) -> Outcome:
+    """Explore ``scenario`` on ``target``; never raises for anything the submission does.
+
+    A failure is then looked for in smaller scenarios (``shrink_scenario``);
+    the outcome shows the smallest that fails with the same property.
+    """
     started = time.perf_counter()
     model = _model()
     body = _body(target, scenario)
@@ -182,7 +194,11 @@ def run(target: Target, scenario: Scenario, search: Search) -> Outcome:
     if isinstance(chosen, Auto):
         label = chosen.describe()
     if result.failed:
-        outcome = _failure(target, scenario, search, label, result, result.schedules)
+        shown, shown_result = scenario, result
+        if shrink_scenario and _RENAMED.get(result.property, result.property) in PROPERTIES:
+            shown, shown_result = _smallest_failing(target, scenario, search, result)
+        outcome = _failure(target, shown, search, label, shown_result, result.schedules,
+                           found_in=scenario)
     else:
         outcome = Outcome(
             "pass", None, result.schedules, bool(result.exhaustive),
@@ -191,6 +207,39 @@ def run(target: Target, scenario: Scenario, search: Search) -> Outcome:
         )
     outcome.elapsed = time.perf_counter() - started
     return outcome
+
+
+def _smaller(scenario: Scenario):
+    """Scenarios one size smaller, most helpful first: fewer items, consumers, producers."""
+    if scenario.items > 1:
+        yield dataclasses.replace(scenario, items=1)
+    if scenario.consumers > 1:
+        yield dataclasses.replace(scenario, consumers=scenario.consumers - 1)
+    if scenario.producers > 1:
+        yield dataclasses.replace(scenario, producers=scenario.producers - 1)
+
+
+def _smallest_failing(target: Target, scenario: Scenario, search: Search,
+                      result: Any) -> tuple[Scenario, Any]:
+    """Greedily the smallest scenario below ``scenario`` that fails with the same property."""
+    model = _model()
+    current, best = scenario, result
+    improved = True
+    while improved:
+        improved = False
+        for smaller in _smaller(current):
+            body = _body(target, smaller)
+            chosen, _ = strategy(search, smaller.granularity)
+            with guard.quiet():
+                attempt = model.check(
+                    body, **_options(target, smaller, search, body), strategy=chosen,
+                    seed=search.seed, max_schedules=min(search.budget, SHRINK_SCHEDULES),
+                    preemption_bound=search.bound, depth=search.depth,
+                )
+            if attempt.failed and attempt.property == result.property:
+                current, best, improved = smaller, attempt, True
+                break
+    return current, best
 
 
 def _pass_message(result: Any, chosen: Any, search: Search) -> str:
@@ -209,7 +258,14 @@ def _pass_message(result: Any, chosen: Any, search: Search) -> str:
 
 
 def _failure(target: Target, scenario: Scenario, search: Search, label: str,
-             result: Any, schedules: int, given_token: str | None = None) -> Outcome:
+             result: Any, schedules: int, given_token: str | None = None,
+             found_in: Scenario | str | None = None) -> Outcome:
+    """The outcome of a failure of ``scenario`` (the one the trace is of).
+
+    ``found_in``: the scenario that was asked for and searched, when the trace
+    is of a smaller one that fails the same way.
+    """
+    searched = getattr(found_in, "name", found_in) or scenario.name
     prop = _RENAMED.get(result.property, result.property)
     verdict = "fail"
     message = _message(str(result.message or ""), target)
@@ -226,11 +282,12 @@ def _failure(target: Target, scenario: Scenario, search: Search, label: str,
         "options": {"granularity": scenario.granularity, "max_steps": search.max_steps,
                     "python": _python() if scenario.granularity == "line" else None},
         "schedule": result.token,
-        "found": {"schedules": schedules, "search": label},
+        "found": {"schedules": schedules, "search": label, "in": searched},
     }) if result.token else None
     return Outcome(
         verdict, prop, schedules, bool(result.exhaustive), message,
-        scenario=scenario.name, target=target.spec,
+        scenario=searched, target=target.spec,
+        trace_scenario=scenario.name if searched != scenario.name else None,
         trace=_trace(result.trace, target.root),
         blocked=_trace(getattr(result, "blocked", ()), target.root),
         token=token, search=label,
@@ -333,6 +390,7 @@ def replay(target: Target, data: dict[str, Any]) -> Outcome:
             target=target.spec,
         )
     outcome = _failure(target, scenario, search, label, result,
-                       int(data["found"].get("schedules", 0)), data["token"])
+                       int(data["found"].get("schedules", 0)), data["token"],
+                       found_in=data["found"].get("in"))
     outcome.elapsed = time.perf_counter() - started
     return outcome

@@ -7,7 +7,7 @@ object (sorted keys, so the same failure always gives the same token)::
      "scenario": {"producers": 2, "consumers": 2, "items": 2, "capacity": 1},
      "options": {"granularity": "sync", ...},   # what model.replay needs
      "schedule": "<model.check's token>",
-     "found": {"schedules": 37, "exhaustive": false, "strategy": "..."}}
+     "found": {"schedules": 37, "search": "...", "in": "2p2c-cap1-sync"}}
 
 ``found`` lets ``replay`` print the very report ``check`` printed.  Every
 character of a token is shell-safe, so the printed command can be pasted.

@@ -34,6 +34,9 @@ def text(outcome: Outcome, timings: bool = False) -> str:
         if outcome.search:
             lines.append(f"Found after {plural(outcome.schedules, 'schedule')} "
                          f"({outcome.search}).")
+        if outcome.trace_scenario:
+            lines.append(f"Shown in the smaller scenario {outcome.trace_scenario}, "
+                         "which fails the same way.")
         if outcome.trace:
             total = _steps(outcome.trace)
             preemptions = sum(step.get("preempted", False) for step in outcome.trace)
@@ -45,7 +48,7 @@ def text(outcome: Outcome, timings: bool = False) -> str:
             lines.append("")
             lines.append("Replay it with:")
             lines.append(f"  {outcome.replay}")
-            if outcome.scenario.endswith("-line"):
+            if (outcome.trace_scenario or outcome.scenario).endswith("-line"):
                 version = f"{sys.version_info[0]}.{sys.version_info[1]}"
                 lines.append(f"(A line-granularity schedule can depend on the CPython minor "
                              f"version: replay it with Python {version}.)")
@@ -81,11 +84,29 @@ def step_table(trace: Sequence[dict[str, Any]], numbered: bool = True,
     """Aligned rows: step (``*`` marks a preemption), thread, operation, object, location, source."""
     rows = []
     notes: dict[int, str] = {}
+    skip_to = -1
     for index, step in enumerate(trace):
+        if index <= skip_to or (numbered and _folded(trace, index)):
+            continue
         op = step["op"] + (f" ({step['detail']})" if step.get("detail") else "")
-        number = str(step.get("step", index + 1)) + ("*" if step.get("preempted") else "")
+        obj = step["object"] or ""
+        first = last = index
+        while numbered and first > 0 and _folded(trace, first - 1):
+            first -= 1
+        if numbered and step["op"] == "start":
+            while (last + 1 < len(trace) and trace[last + 1]["op"] == "start"
+                   and trace[last + 1]["thread"] == step["thread"]
+                   and not trace[last + 1].get("preempted") and "repeat" not in trace[last + 1]):
+                last += 1
+            obj = ", ".join(row["object"] for row in trace[index:last + 1])
+            skip_to = last
+        number = str(trace[first].get("step", first + 1))
+        if last > first:
+            number += f"-{trace[last].get('step', last + 1)}"
+        if trace[first].get("preempted") or step.get("preempted"):
+            number += "*"
         where = f"{step['file']}:{step['line']}" if step["file"] else ""
-        rows.append((number if numbered else "", step["thread"], op, step["object"] or "",
+        rows.append((number if numbered else "", step["thread"], op, obj,
                      where, step.get("source", "")))
         repeat = step.get("repeat")
         if repeat:
@@ -106,6 +127,26 @@ def step_table(trace: Sequence[dict[str, Any]], numbered: bool = True,
         if index - 1 in notes:
             out.append(f"  {notes[index - 1]}")
     return out if numbered else out[1:]
+
+
+def _folded(trace: Sequence[dict[str, Any]], index: int) -> bool:
+    """Is row ``index`` shown as part of the next one?
+
+    A thread's ``begin`` (its next row shows where it went), and a ``line``
+    step followed by the same thread's next step at the same location (the
+    line's store or lock operation) are folded into the next row, unless that
+    row is a preemption or part of a repeated block.
+    """
+    step = trace[index]
+    if "repeat" in step or index + 1 >= len(trace):
+        return False
+    after = trace[index + 1]
+    if after.get("preempted") or "repeat" in after or after["thread"] != step["thread"]:
+        return False
+    if step["op"] == "begin":
+        return True
+    return (step["op"] == "line" and after["file"] == step["file"]
+            and after["line"] == step["line"])
 
 
 def dumps(data: Any) -> str:

@@ -17,6 +17,7 @@ from tests.checked.harness import BOUND, BUDGET
 
 SCENARIOS = [
     ("queue: put/get, 2 producers (2+1 items), 1 consumer, capacity 1", test_queue.two_producers_one_consumer),
+    ("queue: put/get, 1 producer (2 items), 2 consumers, capacity 1", test_queue.one_producer_two_consumers),
     ("queue: put_many(3) + put(1) against get_many(2), capacity 2", test_queue.batches),
     ("queue: close during put (2 items) and get, capacity 1", test_queue.closing),
     ("queue: timed put (2) and timed get (2), capacity 1", test_queue.timeouts),

@@ -97,6 +97,54 @@ def test_a_put_that_skips_the_notify_is_caught_deadlocking(monkeypatch):
     catch(two_producers_one_consumer, "deadlock")
 
 
+# -- put and get: one producer, two consumers, capacity 1 ---------------------
+
+
+def one_producer_two_consumers():
+    capacity = 1
+    queue = BoundedQueue(capacity)
+    sent = [(0, 0), (0, 1)]
+    received = {0: [], 1: []}
+
+    def producer():
+        for item in sent:
+            queue.put(item)
+            within(queue.qsize(), capacity, f"after put {item}: ")
+
+    def consumer(c):
+        def run():
+            received[c].append(queue.get())
+        return run
+
+    # The main thread is the producer.
+    run_beside(producer, consumer(0), consumer(1), names=["consumer-0", "consumer-1"])
+    exactly_once(sent, received[0] + received[1] + drain(queue))
+
+
+@pytest.mark.slow
+def test_competing_gets_each_take_a_different_item():
+    prove(one_producer_two_consumers)
+
+
+def wait_for_item_with_if(self, timeout):
+    # BROKEN: waits at most once for an item (`if`, not `while`): a get woken
+    # by a put can find the item taken by the other get and pop an empty deque.
+    if not self._items:
+        if self._closed:
+            raise Closed("get on a closed and drained queue")
+        self._getters += 1
+        try:
+            self._not_empty.wait()
+        finally:
+            self._getters -= 1
+
+
+def test_a_get_that_waits_with_if_instead_of_while_is_caught_popping_an_empty_queue(monkeypatch):
+    monkeypatch.setattr(BoundedQueue, "_wait_for_item", wait_for_item_with_if)
+    result = catch(one_producer_two_consumers, "exception")
+    assert "IndexError" in result.message, result.report()
+
+
 # -- batches: put_many and a put against get_many, capacity 2 -----------------
 
 
