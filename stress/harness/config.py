@@ -132,37 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m stress",
         description="Stress the mq broker with real threads, checking its invariants while it runs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog="Exit status: 0 clean, 1 invariant violated, 2 usage error, 3 stall (deadlock). See docs/stress.md.",
     )
     add = parser.add_argument
-    add("--duration", default="5s", help="how long to run: 30s, 10m, 8h, 250ms (default 5s)")
+    add("--duration", default="5s", help="how long to run: 30s, 10m, 8h, 250ms")
     add("--producers", type=int, default=defaults.producers, metavar="N", help="producer threads")
     add("--consumers", type=int, default=defaults.consumers, metavar="M", help="consumer threads per group")
-    add("--topics", type=int, default=defaults.topics, metavar="T")
+    add("--topics", type=int, default=defaults.topics, metavar="T", help="topics; producer p publishes to topic p %% T")
     add("--groups", type=int, default=defaults.groups, metavar="G", help="subscription groups per topic")
     add("--capacity", type=int, default=defaults.capacity, metavar="C", help="per-group capacity")
-    add("--ttl-ratio", type=float, default=defaults.ttl_ratio, metavar="R")
-    add("--nack-ratio", type=float, default=defaults.nack_ratio, metavar="R")
-    add("--abandon-ratio", type=float, default=defaults.abandon_ratio, metavar="R")
-    add("--reject-ratio", type=float, default=defaults.reject_ratio, metavar="R")
-    add("--slow-ratio", type=float, default=defaults.slow_ratio, metavar="R")
+    add("--ttl-ratio", type=float, default=defaults.ttl_ratio, metavar="R", help="messages published with a TTL (--ttl)")
+    add("--nack-ratio", type=float, default=defaults.nack_ratio, metavar="R", help="deliveries whose handler raises: nack, requeue")
+    add("--abandon-ratio", type=float, default=defaults.abandon_ratio, metavar="R", help="deliveries never settled: only the ack timeout returns them")
+    add("--reject-ratio", type=float, default=defaults.reject_ratio, metavar="R", help="deliveries nacked without requeue: dead letters")
+    add("--slow-ratio", type=float, default=defaults.slow_ratio, metavar="R", help="slow handlers (1-5 ms; one in 20 of them past the ack timeout)")
     add("--batch", action="store_true", help="consumers take deliveries in batches and settle them together")
-    add("--batch-size", type=int, default=defaults.batch_size, metavar="B")
-    add("--seed", type=int, default=None, metavar="S", help="workload seed (default: random, printed)")
+    add("--batch-size", type=int, default=defaults.batch_size, metavar="B", help="deliveries per batch with --batch")
+    add("--seed", type=int, default=None, metavar="S", help="workload seed (default: random, printed with the rerun command)")
     add("--report", default=None, metavar="FILE", help="write JSON-lines snapshots and the summary here")
     add("--stall-timeout", default=str(defaults.stall_timeout), metavar="SECONDS",
         help="no progress for this long while work is pending is a stall: stacks dumped, exit 3")
     add("--inject-bug", choices=BUGS, default=None, help="break the broker on purpose (a test-only seam)")
     add("--ttl", default=str(defaults.ttl), metavar="SECONDS", help="TTL of the TTL messages")
-    add("--ack-timeout", default=str(defaults.ack_timeout), metavar="SECONDS")
-    add("--max-deliveries", type=int, default=defaults.max_deliveries, metavar="N")
-    add("--publish-timeout", default=str(defaults.publish_timeout), metavar="SECONDS")
-    add("--audit-interval", default=str(defaults.audit_interval), metavar="SECONDS")
-    add("--snapshot-interval", default=str(defaults.snapshot_interval), metavar="SECONDS")
+    add("--ack-timeout", default=str(defaults.ack_timeout), metavar="SECONDS", help="the topics' ack timeout")
+    add("--max-deliveries", type=int, default=defaults.max_deliveries, metavar="N", help="the topics' max_deliveries")
+    add("--publish-timeout", default=str(defaults.publish_timeout), metavar="SECONDS", help="producers' publish timeout under backpressure")
+    add("--audit-interval", default=str(defaults.audit_interval), metavar="SECONDS", help="time between exact ledger audits (producers pause)")
+    add("--snapshot-interval", default=str(defaults.snapshot_interval), metavar="SECONDS", help="time between report snapshots")
     add("--keep-going", action="store_true", help="do not stop at the first violation")
     add("--status", dest="status", action="store_const", const=True, default=None,
         help="force the live status line (default: only on a terminal)")
-    add("--no-status", dest="status", action="store_const", const=False)
+    add("--no-status", dest="status", action="store_const", const=False, help="never show the status line")
     return parser
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from stress.harness.histogram import Histogram
-from stress.harness.rss import current_rss_kb, main, peak_rss_kb, slope_per_hour
+from stress.harness.rss import current_rss_kb, peak_rss_kb, slope_per_hour
+from stress.harness.rss_growth import main
 
 
 def test_percentiles_are_within_the_bucket_error() -> None:
