@@ -58,7 +58,7 @@ def reap_uncounted(self, now):
         return len(expired)
 
 
-@pytest.mark.slow
 def test_a_reaper_that_forgets_to_count_expiries_is_caught_breaking_the_identity(monkeypatch):
     monkeypatch.setattr(Group, "reap", reap_uncounted)
-    catch(reaper_beside_a_consumer, "identity")
+    # Random search, seeded: 48 schedules, against 948 for the exhaustive one.
+    catch(reaper_beside_a_consumer, "identity", strategy="random", seed=0, max_schedules=2000)
