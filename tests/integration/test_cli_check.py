@@ -237,3 +237,19 @@ def test_hostile_submissions_get_a_verdict_in_process_too(name, verdict, propert
     assert (data["verdict"], data["property"]) == (verdict, property), data
     assert why in data["message"]
     assert done.returncode == {"pass": 0, "fail": 1, "error": 2}[verdict]
+
+
+def test_a_failure_is_shown_in_the_smallest_scenario_that_fails_the_same_way():
+    code, data = check_json(MISSING_NOTIFY)
+    assert code == 1 and data["property"] == "deadlock"
+    assert data["scenario"] == "2p2c-cap1-sync"  # what was asked for and searched
+    assert data["trace_scenario"] == "2p1c-cap1-k1-sync"
+    # The trace is of the smaller scenario: only its three threads appear in it.
+    assert {step["thread"] for step in data["trace"]} <= {
+        "MainThread", "producer-0", "producer-1", "consumer-0", "on_deadlock"}
+
+
+def test_a_failure_that_needs_the_scenario_asked_for_is_shown_in_it():
+    # A missing notify needs two producers to deadlock: 1p1c passes.
+    code, data = check_json(MISSING_NOTIFY, "--consumers", "1", "--items", "1")
+    assert code == 1 and data["trace_scenario"] is None
