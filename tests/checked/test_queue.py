@@ -139,6 +139,7 @@ def wait_for_item_with_if(self, timeout):
             self._getters -= 1
 
 
+@pytest.mark.slow
 def test_a_get_that_waits_with_if_instead_of_while_is_caught_popping_an_empty_queue(monkeypatch):
     monkeypatch.setattr(BoundedQueue, "_wait_for_item", wait_for_item_with_if)
     result = catch(one_producer_two_consumers, "exception")
