@@ -147,11 +147,23 @@ def build_steps(entries, namer: Namer) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _line_folded(steps, i: int) -> bool:
+    """A ``line`` step shown as part of the next row: the same thread's next step, same line."""
+    st = steps[i]
+    if st.op != "line" or i + 1 >= len(steps):
+        return False
+    nxt = steps[i + 1]
+    return (nxt.thread == st.thread and not nxt.preempted
+            and (nxt.file, nxt.line) == (st.file, st.line))
+
+
 def format_table(steps, indent: str = "  ", numbered: bool = True) -> list[str]:
     """The steps as aligned text lines (step, thread, op, object, location, source).
 
     To keep a report short: a thread's ``begin`` step is not shown unless it
-    was a preemption (its next row shows where it went); consecutive
+    was a preemption (its next row shows where it went); a ``line`` step is
+    shown in the row of the same thread's next step on that line (its store
+    or lock operation), numbered as a range; consecutive
     ``start`` steps of one thread share a row; and a block of up to 8 steps
     repeated 3 or more times in a row is shown once, followed by a line
     saying how often it repeats.  Rows keep the numbers of the steps they show.
@@ -164,8 +176,13 @@ def format_table(steps, indent: str = "  ", numbered: bool = True) -> list[str]:
         if numbered and st.op == "begin" and not st.preempted:
             i += 1
             continue
+        if numbered and _line_folded(steps, i):
+            i += 1
+            continue
         op = st.op + (f" ({st.detail})" if st.detail else "")
         num = (f"{i + 1}*" if st.preempted else str(i + 1)) if numbered else ""
+        if numbered and i > 0 and _line_folded(steps, i - 1):
+            num = f"{i}-{i + 1}" + ("*" if steps[i - 1].preempted else "")
         obj = st.object
         if numbered and st.op == "start":
             j = i

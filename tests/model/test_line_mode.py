@@ -44,12 +44,13 @@ def test_line_mode_chains_to_the_tracer_installed_before_and_restores_it():
             calls.append(event)
         return tracer
 
+    outer = sys.gettrace()  # coverage's tracer when the suite runs under coverage
     sys.settrace(tracer)
     try:
         model.check(racy_body, granularity="line", max_schedules=5)
         assert sys.gettrace() is tracer
     finally:
-        sys.settrace(None)
+        sys.settrace(outer)
     assert "call" in calls and "line" in calls  # the previous tracer kept seeing our target
 
 
