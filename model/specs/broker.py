@@ -66,7 +66,6 @@ failed, the message goes to the dead letters (reason "max_deliveries").
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from model.specs import Call, Raised
@@ -97,7 +96,7 @@ from model.specs.broker_state import (
 
 __all__ = [
     "BLOCKS", "COUNTERS", "BrokerSpec", "BrokerView", "DeadLetterView", "GroupView", "Msg",
-    "TopicView", "World", "identity_holds",
+    "TopicView", "World", "identity_holds", "matches",
 ]
 
 
@@ -127,17 +126,14 @@ class BrokerSpec:
 
     def run(self, state: World, call: Call) -> tuple[Any, World]:
         """The outcome of ``call`` in ``state`` and the state after it (``state`` untouched)."""
-        world = copy.deepcopy(state)
+        world = state.clone()
         outcome = getattr(self, "_" + call.name)(world, *call.args, **call.kwargs)
         return outcome, (state if outcome is BLOCKS else world)
 
     def step(self, state: World, call: Call, result: Any) -> tuple[bool, World]:
         """May ``call`` return ``result`` in ``state``? Exceptions match on their type alone."""
         expected, after = self.run(state, call)
-        if isinstance(expected, Raised):
-            ok = isinstance(result, Raised) and result.type == expected.type
-        else:
-            ok = expected is not BLOCKS and not isinstance(result, Raised) and result == expected
+        ok = matches(result, expected)
         return ok, (after if ok else state)
 
     # -- topics ----------------------------------------------------------------
@@ -319,6 +315,13 @@ class BrokerSpec:
         assert seconds >= 0, "the broker clock never goes back"
         w.now += seconds
         return None
+
+
+def matches(result: Any, expected: Any) -> bool:
+    """Is ``result`` the ``expected`` outcome? Errors match on their type alone; nothing matches BLOCKS."""
+    if isinstance(expected, Raised):
+        return isinstance(result, Raised) and result.type == expected.type
+    return expected is not BLOCKS and not isinstance(result, Raised) and result == expected
 
 
 # -- rules shared by several calls --------------------------------------------

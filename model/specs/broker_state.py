@@ -8,7 +8,7 @@ copy (``BrokerSpec.run``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 COUNTERS = (
@@ -99,6 +99,9 @@ class Group:
     def occupied(self) -> int:
         return len(self.ready) + len(self.in_flight)
 
+    def clone(self) -> Group:
+        return replace(self, ready=list(self.ready), in_flight=list(self.in_flight), counts=dict(self.counts))
+
 
 @dataclass
 class Topic:
@@ -113,6 +116,10 @@ class Topic:
     published: int = 0
     unrouted: int = 0
     publish_waits: int = 0
+
+    def clone(self) -> Topic:
+        groups = {name: group.clone() for name, group in self.groups.items()}
+        return replace(self, groups=groups, dead_letters=list(self.dead_letters))
 
 
 @dataclass
@@ -141,6 +148,16 @@ class World:
     topics: list[Topic] = field(default_factory=list)  # every topic ever created
     subscriptions: list[Subscription] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+
+    def clone(self) -> World:
+        """A copy sharing nothing mutable with this one (messages are immutable tuples)."""
+        return replace(
+            self,
+            live=dict(self.live),
+            topics=[topic.clone() for topic in self.topics],
+            subscriptions=[replace(s) for s in self.subscriptions],
+            deliveries=[replace(d) for d in self.deliveries],
+        )
 
     def group_of(self, handle: Subscription | Delivery) -> tuple[Topic, Group]:
         topic = self.topics[handle.topic]
