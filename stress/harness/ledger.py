@@ -203,12 +203,13 @@ class GroupLedger:
             track = self._tracks[p]
             where = (p, seq, count, None)
             if seq < track.base:
-                self._add("duplicate", "dead-lettered after an audit had found the message settled", where)
+                self._add("duplicate", "dead-lettered after an audit had found the message settled", where,
+                          reason=reason)
                 return
             if track.dead.set(seq):
-                self._add("duplicate", "dead-lettered twice", where)
+                self._add("duplicate", "dead-lettered twice", where, reason=reason)
             if track.acked.test(seq):
-                self._add("duplicate", "dead-lettered after its ack", where)
+                self._add("duplicate", "dead-lettered after its ack", where, reason=reason)
 
     # -- audits ---------------------------------------------------------------
 

@@ -154,7 +154,7 @@ class _Run:
             if reason is not None:
                 self._stalled(reason)
                 break
-            if show and now >= next_status and self.last_snapshot is not None:
+            if show and now >= next_status:
                 next_status = now + 0.5
                 self.out.write("\r" + status_line(self._snapshot(record=False)) + "\x1b[K")
                 self.out.flush()

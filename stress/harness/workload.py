@@ -161,8 +161,8 @@ class Producer(Worker):
                 publish(topic, (p, seq, self.since), ttl=ttl if with_ttl else None, timeout=timeout)
             except Full:
                 track.record(seq, False, with_ttl)
-            except (Closed, MQError):
-                track.record(seq, False, with_ttl)  # shut down under us: the message went to no group
+            except MQError:  # Closed: shut down under us; the message went to no group
+                track.record(seq, False, with_ttl)
                 return
             else:
                 track.record(seq, True, with_ttl)
