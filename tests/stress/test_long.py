@@ -32,7 +32,8 @@ def outcome(config: Config) -> tuple[int, dict, str]:
 
 @pytest.mark.parametrize("workload", sorted(WORKLOADS))
 def test_a_long_clean_run_finds_no_violation(workload: str, stress_seed: int, stress_duration: float) -> None:
-    config = Config(duration=stress_duration, seed=stress_seed, status=False, **WORKLOADS[workload])
+    config = Config(duration=stress_duration, seed=stress_seed, status=False,
+                    audit_interval=min(3.0, stress_duration / 4), **WORKLOADS[workload])
     code, summary, output = outcome(config)
     assert code == EXIT_CLEAN, f"rerun: {config.command()}\n{output}"
     assert summary["audits"]["done"] >= 2
