@@ -33,11 +33,11 @@ BUGGY = SHORT.replace(duration=30.0)  # ends at the first violation, long before
 
 @pytest.fixture(autouse=True)
 def no_threads_left_behind() -> Iterator[None]:
+    before = set(threading.enumerate())
     yield
-    for thread in threading.enumerate():
-        if thread.name.startswith(("stress-", "mq-", "fault-")):
-            thread.join(10)
-            assert not thread.is_alive(), f"{thread.name} outlived its run"
+    for thread in set(threading.enumerate()) - before:
+        thread.join(10)
+        assert not thread.is_alive(), f"{thread.name} outlived its run"
 
 
 def quiet_run(config: Config) -> tuple[int, dict, str]:
