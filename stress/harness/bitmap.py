@@ -26,7 +26,7 @@ class Bitmap:
         index = offset >> 3
         data = self._bytes
         if index >= len(data):
-            data.extend(bytes(index - len(data) + 64))
+            self._grow(index + 1)
         mask = 1 << (offset & 7)
         was = bool(data[index] & mask)
         data[index] |= mask
@@ -49,13 +49,31 @@ class Bitmap:
         return value & ((1 << count) - 1)
 
     def advance(self, new_base: int) -> None:
-        """Forget every bit below ``new_base`` (a multiple of 8, >= base)."""
+        """Forget every bit below ``new_base`` (a multiple of 8, >= base).
+
+        The bytes move down in place and the buffer keeps its size: after
+        the first audits a run allocates nothing here (reallocating on every
+        window fragmented the heap: RSS crept up by megabytes an hour).
+        """
         assert new_base % 8 == 0 and new_base >= self.base, (new_base, self.base)
-        del self._bytes[: (new_base - self.base) >> 3]
+        shift = (new_base - self.base) >> 3
+        data = self._bytes
+        size = len(data)
+        if shift >= size:
+            data[:] = bytes(size)
+        elif shift:
+            with memoryview(data) as view:
+                view[: size - shift] = view[shift:]
+                view[size - shift :] = bytes(shift)
         self.base = new_base
 
+    def _grow(self, needed: int) -> None:
+        # Make room for ``needed`` bytes: at least double, so growth is rare and sizes repeat.
+        data = self._bytes
+        data.extend(bytes(max(needed, 2 * len(data), 64) - len(data)))
+
     def __len__(self) -> int:
-        """Bytes held (for memory accounting)."""
+        """Bytes held (for memory accounting): the largest window so far, rounded up to a power of two."""
         return len(self._bytes)
 
 

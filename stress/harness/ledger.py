@@ -85,8 +85,9 @@ class _Track:
         self.first.advance(base)
         self.acked.advance(base)
         self.dead.advance(base)
-        self.later = {seq: counts for seq, counts in self.later.items() if seq >= base}
-        self.acked_count = {seq: count for seq, count in self.acked_count.items() if seq >= base}
+        for table in (self.later, self.acked_count):  # in place: the tables keep their size
+            for seq in [seq for seq in table if seq < base]:
+                del table[seq]
         self.base = base
         self.audited_at = now
 
