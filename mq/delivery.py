@@ -122,7 +122,7 @@ class Delivery:
                 group._maybe_idle()
         finally:
             lock.release()
-        if group.topic.waiting:  # lock-free read: see Topic.wake_publishers
+        if group.topic.sleeping:  # lock-free read: see Topic.wake_publishers
             group.topic.wake_publishers(1)
 
     def nack(self, requeue: bool = True) -> None:
@@ -145,7 +145,7 @@ class Delivery:
                 freed = 1
             if freed and group._idle_waiters:
                 group._maybe_idle()
-        if freed and group.topic.waiting:
+        if freed and group.topic.sleeping:
             group.topic.wake_publishers(1)
 
     def __repr__(self) -> str:
@@ -219,7 +219,7 @@ class Subscription:
             lock.release()
             # Wake publishers blocked on a full topic - after releasing the
             # group's lock: the topic's lock comes first in the lock order.
-            if freed and group.topic.waiting:
+            if freed and group.topic.sleeping:
                 group.topic.wake_publishers(freed)
 
     def get_nowait(self) -> Delivery:
@@ -276,6 +276,10 @@ class Group:
         #   _in_flight holds exactly the deliveries whose state is IN_FLIGHT, in delivery order;
         #   _ttl_ready == the number of ready messages with an expires_at;
         #   _getters / _idle_waiters count the threads inside a wait on _not_empty / _idle;
+        #   _sleepers >= the number of threads inside _not_empty.wait() that no notify was
+        #   aimed at (a notify takes one off; a timeout or spurious wakeup leaves it on, which
+        #   costs at most one needless notify): a push notifies only while it is non-zero, so a
+        #   burst of pushes notifies each sleeping consumer once, not once per message;
         #   once _closed, _ready and _in_flight stay empty.
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)  # a message became ready, or the group / a subscription closed
@@ -286,6 +290,7 @@ class Group:
         self._occupied = 0  # written under _lock; the topic reads it lock-free (see Topic.publish)
         self._ttl_ready = 0
         self._getters = 0
+        self._sleepers = 0
         self._idle_waiters = 0
         self._subscriptions = 0
         self._closed = False
@@ -327,7 +332,8 @@ class Group:
             if occupied > self._high_water:
                 assert self._capacity is None or occupied <= self._capacity, (occupied, self._capacity)
                 self._high_water = occupied
-            if self._getters:
+            if self._sleepers:
+                self._sleepers -= 1
                 self._not_empty.notify()
         finally:
             lock.release()
@@ -348,6 +354,7 @@ class Group:
             subscription._closed = True
             self._subscriptions -= 1
             assert self._subscriptions >= 0
+            self._sleepers = 0
             self._not_empty.notify_all()
             if self._idle_waiters and not self._subscriptions:
                 self._idle.notify_all()
@@ -359,6 +366,7 @@ class Group:
         try:
             while True:
                 if deadline is None:
+                    self._sleepers += 1
                     self._not_empty.wait()
                 else:
                     remaining = deadline - time.monotonic()
@@ -367,6 +375,7 @@ class Group:
                             f"get on topic {self.topic.name!r} group {self.display_name} "
                             f"timed out after {timeout} s"
                         )
+                    self._sleepers += 1
                     self._not_empty.wait(remaining)
                 if self._closed or subscription._closed:
                     raise Closed(self._closed_message(subscription))
@@ -410,7 +419,8 @@ class Group:
         self._ready.push(again, again.priority)
         if again.expires_at is not None:
             self._ttl_ready += 1
-        if self._getters:
+        if self._sleepers:
+            self._sleepers -= 1
             self._not_empty.notify()
         return 0
 
@@ -523,6 +533,7 @@ class Group:
             self._occupied = 0
             self._ttl_ready = 0
             self._discarded += count
+            self._sleepers = 0
             self._not_empty.notify_all()
             self._idle.notify_all()
             return count

@@ -17,12 +17,19 @@ it waits for another.
 
 **Waking publishers without the topic's lock.**  A consumer frees a slot
 under its group's lock (ack, dead letter, expiry) and, after releasing it,
-reads ``topic.waiting``; if non-zero it takes the topic's lock and notifies
+reads ``topic.sleeping``; if non-zero it takes the topic's lock and notifies
 ``room``.  The read needs no lock because a waiting publisher increments
-``waiting`` (under the topic's lock) *before* it checks the groups: either
+``sleeping`` (under the topic's lock) *before* it checks the groups: either
 its check sees the freed slot, or the consumer's later read sees
-``waiting > 0`` and then blocks on the topic's lock until the publisher is
+``sleeping > 0`` and then blocks on the topic's lock until the publisher is
 inside ``wait`` - so the notify cannot be lost.
+
+``sleeping`` counts the publishers that may be inside ``wait`` without a
+notify aimed at them yet: a notify of ``n`` takes ``n`` off it.  Without
+that, every ack while a publisher waits would take the topic's lock to
+notify again, though the woken publishers are still on their way back to
+the lock (measured: 0.6-1 extra lock round trip per message at 4
+producers / 4 consumers).
 """
 
 from __future__ import annotations
@@ -76,12 +83,16 @@ class Topic:
         # in all of them first, and only publishers - serialised by this
         # lock - add to a group); _group_list is _groups' values in creation
         # order (a tuple, replaced, never mutated); waiting counts publishers
-        # inside _wait_for_room; _state only moves away from OPEN.
+        # inside _wait_for_room; sleeping >= the number of publishers inside
+        # _room.wait() that no notify was aimed at (it may count more: a
+        # publisher that wakes by timeout or spuriously is not taken off, which
+        # costs at most one needless notify); _state only moves away from OPEN.
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # a group freed a slot, or the topic closed
         self._groups: dict[str | None, Group] = {}
         self._group_list: tuple[Group, ...] = ()
         self.waiting = 0
+        self.sleeping = 0  # read lock-free by consumers: see the module docstring
         self._state = TopicState.OPEN
         self._published = 0
         self._unrouted = 0
@@ -139,23 +150,30 @@ class Topic:
             lock.release()
 
     def _wait_for_room(self, timeout: float | None) -> tuple[Group, ...]:
-        # Caller holds _lock and saw a full group.  Announce (waiting += 1),
-        # then re-check every group before each wait.  Returns the groups, all
-        # with room; raises Full on timeout, or the closed error.
+        # Caller holds _lock and saw a full group.  Before each check of the
+        # groups announce a sleeper (sleeping += 1), then wait if one is full.
+        # Returns the groups, all with room; raises Full on timeout, or the
+        # closed error.
         deadline = None if timeout is None else time.monotonic() + timeout
         self._publish_waits += 1
         self.waiting += 1
         try:
             while True:
+                self.sleeping += 1
                 groups = self._group_list
                 full = next((group for group in groups if not group.has_room()), None)
                 if full is None:
+                    # We held _lock since the increment, so no notify took it
+                    # off: take it back (we will not wait).
+                    self.sleeping -= 1
+                    assert self.sleeping >= 0
                     return groups
                 if deadline is None:
                     self._room.wait()
                 else:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
+                        self.sleeping -= 1  # as above: we will not wait
                         ready, in_flight = full.occupancy()
                         raise Full(
                             f"publish to topic {self.name!r} timed out after {timeout} s: group "
@@ -177,8 +195,11 @@ class Topic:
         that finds no room leaves the slot for the next notify.
         """
         with self._lock:
-            if self.waiting:
-                self._room.notify(count)
+            sleeping = self.sleeping
+            if sleeping:
+                woken = min(count, sleeping)
+                self.sleeping = sleeping - woken
+                self._room.notify(woken)
 
     def _closed_error(self) -> Exception:
         if self._state is TopicState.DELETED:
@@ -216,6 +237,7 @@ class Topic:
         with self._lock:
             if self._state is TopicState.OPEN:
                 self._state = state
+                self.sleeping = 0
                 self._room.notify_all()
 
     def wait_drained(self, deadline: float | None) -> bool:
@@ -241,7 +263,7 @@ class Topic:
     def reap(self, now: float) -> int:
         """`Group.reap` for every group, then wake publishers for the freed slots; returns the number freed."""
         freed = sum(group.reap(now) for group in self.groups())
-        if freed and self.waiting:
+        if freed and self.sleeping:
             self.wake_publishers(freed)
         return freed
 
