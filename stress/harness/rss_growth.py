@@ -3,7 +3,7 @@
 Reads the snapshots of a ``python -m stress --report`` file and prints the
 least-squares slope of peak RSS (and of current RSS) against elapsed time,
 in MB per hour, over the steady state: the snapshots after ``--warmup``
-seconds (default: the first 10% of the run, at most 60 s).  The 10-minute
+seconds (default: the first half of the run, at most 10 minutes).  The 10-minute
 measurement in docs/stress.md is::
 
     python -m stress --duration 10m --seed 1 --report r.jsonl

@@ -46,9 +46,9 @@ def test_the_growth_fit_is_a_least_squares_slope_in_mb_per_hour() -> None:
 def test_the_growth_script_reads_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "r.jsonl"
     lines = [{"type": "start"}] + [
-        {"type": "snapshot", "elapsed": t, "peak_rss_kb": 30000 + (t > 30) * 100, "rss_kb": 29000} for t in range(0, 600, 5)
+        {"type": "snapshot", "elapsed": t, "peak_rss_kb": 30000 + (t > 200) * 100, "rss_kb": 29000} for t in range(0, 605, 5)
     ]
     report.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     assert main([str(report)]) == 0
     out = capsys.readouterr().out
-    assert "steady state from 60 s" in out and "growth 0.0 MB/hour" in out
+    assert "steady state from 300 s" in out and "growth 0.0 MB/hour" in out
