@@ -111,6 +111,8 @@ class _Blocks:
 
 BLOCKS = _Blocks()
 
+QUERIES = ("topics", "state", "stats")  # calls that never change the state
+
 
 # -- the model ----------------------------------------------------------------
 
@@ -126,6 +128,8 @@ class BrokerSpec:
 
     def run(self, state: World, call: Call) -> tuple[Any, World]:
         """The outcome of ``call`` in ``state`` and the state after it (``state`` untouched)."""
+        if call.name in QUERIES:  # they change nothing: no copy needed
+            return getattr(self, "_" + call.name)(state, *call.args, **call.kwargs), state
         world = state.clone()
         outcome = getattr(self, "_" + call.name)(world, *call.args, **call.kwargs)
         return outcome, (state if outcome is BLOCKS else world)

@@ -240,7 +240,9 @@ def test_a_failure_shrinks_to_a_few_readable_steps(monkeypatch, capsys):
     monkeypatch.setattr(PriorityBuffer, "push", push_ignoring_priority)
     with pytest.raises(AssertionError) as failure:
         run_state_machine_as_test(
-            QueueMachine, settings=settings(FIND_SETTINGS, phases=[Phase.generate, Phase.shrink])
+            QueueMachine,
+            # Shorter runs: the failure found is shorter, so shrinking it takes less time.
+            settings=settings(FIND_SETTINGS, stateful_step_count=15, phases=[Phase.generate, Phase.shrink]),
         )
     steps = "\n".join(getattr(failure.value, "__notes__", [])) + capsys.readouterr().out
     invariants = ("occupancy_never_exceeds_capacity", "statistics_match_the_spec")
