@@ -1,5 +1,6 @@
 """The broker spec on its own: hand-made call sequences with the outcomes docs/broker.md prescribes."""
 
+import copy
 import math
 
 import pytest
@@ -444,3 +445,20 @@ def test_the_identity_holds_in_every_state_of_a_long_script():
         for topic in s.stats().topics:
             assert all(identity_holds(g) for g in topic.groups)
             assert all(g.in_queue + g.in_flight <= 3 for g in topic.groups)
+
+
+def test_run_leaves_the_state_it_was_given_exactly_as_it_was():
+    s = Script()
+    s.create_topic("t", capacity=2, ack_timeout=1, max_deliveries=2)
+    s.subscribe("t", "a")
+    s.publish("t", 1, ttl=5)
+    s.get(0, timeout=0)
+    before = s.world
+    snapshot = copy.deepcopy(before)
+    for call in [
+        Call("publish", ("t", 2)), Call("ack", (0,)), Call("nack", (0,), {"requeue": False}),
+        Call("advance", (3,)), Call("get", (0,), {"timeout": 0}), Call("reap"), Call("close", (0,)),
+        Call("delete_topic", ("t",)), Call("shutdown", (), {"drain": False}),
+    ]:
+        spec.run(before, call)
+        assert before == snapshot, call
