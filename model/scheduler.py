@@ -166,7 +166,7 @@ class ThreadState:
     __slots__ = (
         "s", "tid", "bit", "tobj", "serial", "ordinal", "_site", "glet",
         "kind", "obj", "op", "site", "deadline", "wake", "daemon", "started",
-        "done", "yield_to", "joiners", "probe", "begin_site", "running", "begun",
+        "done", "yield_to", "joiners", "probe", "begin_site", "running", "begun", "timed_out",
     )
     kind_name = "Thread"
 
@@ -189,6 +189,7 @@ class ThreadState:
         self.started = False
         self.done = False
         self.yield_to = 0
+        self.timed_out = False  # its debt is from a timeout: it only holds back its next timeout
         self.joiners = []
         self.probe = False
         self.begin_site = None
@@ -290,7 +291,7 @@ class Scheduler:
     def disable(self, t: ThreadState) -> None:
         self.mask &= ~t.bit
         if self.yielders:
-            self._ran(t.bit)
+            self._ran(t.bit, stepped=False)
 
     def set_deadline(self, t: ThreadState, seconds: float) -> None:
         """Arm a timeout ``seconds`` from now for ``t``'s next blocking operation."""
@@ -302,24 +303,33 @@ class Scheduler:
             t.deadline = None
             self.timed.remove(t)
 
-    def yield_now(self, t: ThreadState) -> None:
+    def yield_now(self, t: ThreadState, timed_out: bool = False) -> None:
         """``t`` yields: it must not run again before the threads enabled now.
 
         CHESS's fairness rule (Musuvathi & Qadeer, PLDI 2008): a thread that
         yields gets a lower priority than every thread enabled at that moment,
-        until each of them has taken a step or become disabled.
+        until each of them has taken a step or become disabled.  A thread
+        whose timeout just fired (``timed_out``) owes less: it may run at once
+        (with real threads a timed-out waiter can win the lock), but its next
+        timeout cannot fire before each of those threads took a step, which
+        is all a polling loop needs to let them make progress.
         """
         debt = self.mask & ~t.bit
         if debt:
             if not t.yield_to:
                 self.yielders.append(t)
             t.yield_to = debt
+            t.timed_out = timed_out
 
-    def _ran(self, bit: int) -> None:
-        # A thread took a step or became disabled: it no longer holds anyone back.
+    def _ran(self, bit: int, stepped: bool = True) -> None:
+        # A thread took a step or became disabled: it no longer holds anyone
+        # back -- except that a timed-out thread's debt is paid only by steps
+        # (its own step may be what disabled the other, as when it retakes
+        # the lock the other was about to take).
         keep = []
         for y in self.yielders:
-            y.yield_to &= ~bit
+            if stepped or not y.timed_out:
+                y.yield_to &= ~bit
             if y.yield_to:
                 keep.append(y)
         self.yielders = keep
@@ -462,15 +472,20 @@ class Scheduler:
                         best, tm = d, w.bit
                     elif d == best:
                         tm |= w.bit
-        self.tmask = tm
         offered = mask | tm
         if self.yielders:
-            held = 0
+            held = due = 0  # threads held back from any step / from a timeout
             for y in self.yielders:
-                held |= y.bit
-            fair = offered & ~held
+                if y.timed_out:
+                    due |= y.bit
+                else:
+                    held |= y.bit
+            # Time only moves forward: a held-back earliest timeout holds back
+            # every timeout.
+            fair = mask & ~held | (0 if tm & (held | due) else tm)
             if fair:
                 offered = fair
+        self.tmask = tm & offered
         return _tuple_of(offered)
 
     def _fire(self, t: ThreadState) -> None:
@@ -484,7 +499,7 @@ class Scheduler:
         self.mask |= t.bit
         if self.yielders:
             self._ran(t.bit)
-        self.yield_now(t)
+        self.yield_now(t, timed_out=True)
 
     def value(self, kind: str, n: int) -> int:
         """A value choice among ``n`` alternatives (0 is the default)."""

@@ -1,8 +1,6 @@
-"""What the checker does not explore, found while checking mq: strict xfails.
+"""Behaviours real threads show that the checker once failed to explore, found while checking mq.
 
-Each test states a behaviour real threads can show and asserts the checker
-reaches it.  Strict: the day the checker reaches it, the test fails and says
-so (then drop the xfail, and the workaround noted in the scenario it affects).
+Each test states a behaviour and asserts the checker reaches it.
 """
 
 from __future__ import annotations
@@ -45,13 +43,10 @@ def timed_out_waiter_retakes_the_lock_first():
         raise model.Violation("reached", "the timed-out waiter retook the lock first")
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "checker gap: the fairness yield rule treats a fired timeout as a yield, so the "
-    "timed-out thread may not run before every thread runnable at that moment has "
-    "taken a step; when that step is the other thread's lock acquisition, the "
-    "timed-out waiter can never retake the lock first (any strategy, no spurious "
-    "wake-ups)"))
+# The fairness rule once treated a fired timeout like a yield: the timed-out
+# thread could not run before every thread runnable at that moment took a
+# step, so it never retook the lock first.  Now a timeout only holds back the
+# thread's next timeout (model/scheduler.py, ``yield_now``).
 @pytest.mark.parametrize("strategy", ["exhaustive", "random"])
 def test_a_timed_out_waiter_can_retake_the_lock_before_a_runnable_thread(strategy):
     result = model.check(timed_out_waiter_retakes_the_lock_first, strategy=strategy, seed=1,
