@@ -27,6 +27,12 @@ from mq.message import Message
 from mq.workers import Producer
 
 
+# How long a scenario's graceful shutdown waits for its consumers to drain the
+# queues. The demo drains in well under a second; the limit only guards against
+# a hang, so it is generous enough for a machine overloaded many times over.
+DRAIN_TIMEOUT = 60.0
+
+
 def _work(units: int) -> int:
     # Stands for the real work of a handler: CPU, not a sleep.
     return sum(i * i for i in range(units))
@@ -113,7 +119,7 @@ def pub_sub(demo: Demo) -> None:
     }
     for number in range(1, 21):
         broker.publish("orders", {"order": number})
-    broker.shutdown(drain=True, timeout=5)
+    broker.shutdown(drain=True, timeout=DRAIN_TIMEOUT)
     for group, workers in pools.items():
         split = ", ".join(f"worker {index} {consumer.processed}" for index, consumer in enumerate(workers))
         demo.say(f"   {group}: {workers.processed} of 20 orders ({split})")
@@ -128,7 +134,7 @@ def backpressure(demo: Demo) -> None:
     producers = [Producer(broker, "jobs", range(40), name=f"producer-{n}").start() for n in range(3)]
     for producer in producers:
         producer.join()
-    broker.shutdown(drain=True, timeout=5)
+    broker.shutdown(drain=True, timeout=DRAIN_TIMEOUT)
     stats = broker.stats()["jobs"]
     group = stats["workers"]
     demo.say(
@@ -186,7 +192,7 @@ def priority(demo: Demo) -> None:
 
     broker.consume("tasks", "pool", handle, workers=3)
     holder.close()
-    broker.shutdown(drain=True, timeout=5)
+    broker.shutdown(drain=True, timeout=DRAIN_TIMEOUT)
     for name in ("urgent", "normal", "low"):
         positions = [index + 1 for index, value in enumerate(order) if value == name]
         mean = sum(positions) / len(positions)
@@ -213,7 +219,7 @@ def failures(demo: Demo) -> None:
     workers = broker.consume("payments", "ledger", handle, workers=2)
     for number in range(1, 21):
         broker.publish("payments", number)
-    broker.shutdown(drain=True, timeout=5)
+    broker.shutdown(drain=True, timeout=DRAIN_TIMEOUT)
     try:
         dead.ack()
     except AckError as error:

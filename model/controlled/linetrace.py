@@ -74,7 +74,10 @@ class LineTracer:
         files = self.files
         tracer = self
 
-        def global_trace(frame, event, arg):
+        # Trace functions run with tracing off for their thread, so no tracer,
+        # coverage's included, sees their lines: tests/model/test_line_mode.py
+        # checks what they do.
+        def global_trace(frame, event, arg):  # pragma: no cover - runs inside the trace callback
             prev = tracer.prev
             local_prev = None
             if prev is not None:
@@ -96,7 +99,7 @@ _STORES = frozenset({
 _store_offsets: dict[object, frozenset[int]] = {}
 
 
-def stores_of(code) -> frozenset[int]:
+def stores_of(code) -> frozenset[int]:  # pragma: no cover - called from the trace callback
     """Bytecode offsets of the shared-memory stores of ``code`` (cached)."""
     offsets = _store_offsets.get(code)
     if offsets is None:
@@ -105,7 +108,7 @@ def stores_of(code) -> frozenset[int]:
     return offsets
 
 
-def _local(local_prev, ts):
+def _local(local_prev, ts):  # pragma: no cover - called from the trace callback
     def local_trace(frame, event, arg):
         nonlocal local_prev
         if local_prev is not None and event != "opcode":

@@ -284,4 +284,21 @@ def test_misused_options_are_rejected_with_the_argument_named():
         model.check(lock_order, strategy="dfs")
     with pytest.raises(TypeError, match="'body'"):
         model.check(42)
+    for option, value in [("time_limit", 0), ("max_steps", 0), ("processes", 0), ("watchdog", -1.0)]:
+        with pytest.raises(ValueError, match=f"'{option}'"):
+            model.check(lock_order, **{option: value})
     assert issubclass(model.CheckerBug, ModelError)
+
+
+def test_assert_passes_raises_check_failed_with_the_report_and_returns_a_pass():
+    with pytest.raises(model.CheckFailed) as failed:
+        model.assert_passes(lock_order, strategy="exhaustive", max_schedules=200)
+    assert isinstance(failed.value, AssertionError)
+    assert failed.value.result.property == "deadlock"
+    assert str(failed.value) == failed.value.result.report()
+
+    def alone():
+        with threading.Lock():
+            pass
+
+    assert not model.assert_passes(alone, max_schedules=5).failed
