@@ -364,12 +364,13 @@ class Exhaustive:
         node.ops = None
         node.sleep = None
         node.cont = {}
-        if self._tracker is not None:
-            node.ops = tuple(point.next_op(t) for t in enabled)
-            self._tracker.visible(k, enabled, node.ops)
-            node.vmark = self._tracker.mark()
+        tracker = self._tracker
+        if tracker is not None:
+            node.ops = ops = tuple(map(point.next_op, enabled))
+            tracker.visible(k, enabled, ops)
+            node.vmark = tracker.mark()
             if self._sleep_on and self._next_sleep and not self._blocked_switch(current):
-                node.sleep = _still_asleep(self._next_sleep, enabled, node.ops)
+                node.sleep = _still_asleep(self._next_sleep, enabled, ops)
         if not self.por or self._level < self._split:
             node.cands = self._candidates(enabled, current, node.pre)
             node.backtrack = None
@@ -392,9 +393,9 @@ class Exhaustive:
         self._path.append(node)
         self._steps.append(node)
         self._pos += 1
-        if self._tracker is not None:
-            self._tracker.execute(k, chosen, node.ops[enabled.index(chosen)])
-            node.xmark = self._tracker.mark()
+        if tracker is not None:
+            tracker.execute(k, chosen, ops[enabled.index(chosen)])
+            node.xmark = tracker.mark()
         self._passed(node, chosen)
         return chosen
 
@@ -459,10 +460,12 @@ class Exhaustive:
         if k == 0 or chosen != self._prev_tid:
             self._last_switch = k
         self._prev_tid = chosen
-        self._pre = node.pre + node.cost(chosen)
+        current = node.current  # node.cost(chosen), inlined
+        self._pre = node.pre if current is None or chosen == current else node.pre + 1
         self._k = k + 1
-        if node.cands is not None and len(node.cands) >= 2 and node.level < self._split:
-            self._key += node.cands.index(chosen)
+        cands = node.cands
+        if cands is not None and len(cands) >= 2 and node.level < self._split:
+            self._key += cands.index(chosen)
             self._level += 1
         if self._sleep_on:
             self._last_taken = (node, chosen)
@@ -471,10 +474,15 @@ class Exhaustive:
             # Alternatives explored here before ``chosen`` sleep below it.  At a
             # full node that is every candidate before it in DFS order, whether
             # this shard ran it or not, so every shard computes the same sets.
-            if node.cands is not None:
-                before = node.cands[: node.cands.index(chosen)]
+            if cands is not None:
+                before = cands[: cands.index(chosen)]
+            elif len(node.done) == 1:
+                before = ()  # a fresh node: chosen is all it has done
             else:
                 before = [t for t in node.done if t != chosen and t in node.cont]
+            if not before and not node.sleep:
+                self._next_sleep = {}
+                return
             if self.preemption_bound is not None:
                 before = [t for t in before if self._may_sleep(node, t)]
             op = node.ops[node.enabled.index(chosen)]
