@@ -85,7 +85,6 @@ class RaceTracker:
         "_r",
         "_wild_clock",
         "_wild_step",
-        "_all",
         "_dependent",
         "_prev_enabled",
         "_enabler",
@@ -118,7 +117,6 @@ class RaceTracker:
         self._r: dict[int, tuple[Clock, int]] = {}  # per object: reads since it
         self._wild_clock: Clock = []
         self._wild_step = -1
-        self._all: Clock = []  # join of every step's clock
         self._prev_enabled: Sequence[int] = ()  # enabled threads at the previous state
         self._enabler: dict[int, int] = {}  # thread -> the step that enabled it, until it runs
         self._log: list[tuple] = []  # undo log of the per-thread and per-object tables
@@ -176,14 +174,13 @@ class RaceTracker:
         self._preclock.append(own)
         clock = self._clock_of_step(k, c, o, n, own)
         last_step = self._last_step
-        # One entry undoes the thread's count, clock and last step, and _all.
-        log.append((c, n - 1, clocks[c], last_step[c], self._all))
+        # One entry undoes the thread's count, clock and last step.
+        log.append((c, n - 1, clocks[c], last_step[c]))
         count[c] = n
         if n == 1:
             self._stepped += 1
         clocks[c] = clock
         last_step[c] = k
-        self._all = _join(self._all, clock)
         self._tid.append(c)
         self._lidx.append(n)
         self._op.append(o)
@@ -197,7 +194,7 @@ class RaceTracker:
     #   (table, key, old)                    a dict entry (old _MISSING: absent)
     #   (name, old)                          an attribute of the tracker
     #   (hist,)                              a step appended to an object's history
-    #   (tid, count, clock, last_step, all)  a step of thread tid (execute)
+    #   (tid, count, clock, last_step)       a step of thread tid (execute)
 
     def mark(self) -> tuple[int, int, int]:
         """A point of the schedule to come back to with ``rollback``."""
@@ -216,8 +213,8 @@ class RaceTracker:
                     del table[key]
                 else:
                     table[key] = old
-            elif n == 5:
-                t, count[t], clocks[t], last_step[t], self._all = entry
+            elif n == 4:
+                t, count[t], clocks[t], last_step[t] = entry
                 if not entry[1]:
                     self._stepped -= 1
             elif n == 1:
@@ -310,6 +307,7 @@ class RaceTracker:
         before = self._preclock[m]
         tids, lidx, ops = self._tid, self._lidx, self._op
         dep = self._dependent
+        others = self._stepped - 1  # threads besides p that take a step in this run
         resolved: set[int] = set()
         out = []
         for i in self._candidates(o.obj, m):
@@ -319,15 +317,20 @@ class RaceTracker:
             resolved.add(v)
             if v >= len(before) or before[v] < lidx[i]:
                 out.append(i)
+            if len(resolved) >= others:
+                break  # every other thread is resolved: the rest would be skipped
         return out
+
+    def races_from(self, first: int, last: int) -> list[tuple[int, int, Op, int]]:
+        """(i, p, o, m) for each step m in [first, last), of thread p performing o,
+        and each step i of ``races_of_step(m)``, in that order."""
+        tids, ops = self._tid, self._op
+        return [(i, tids[m], ops[m], m) for m in range(first, last) for i in self.races_of_step(m)]
 
     def finished(self, t: int) -> bool:
         """True when t's last step was the scheduler's "exit" of the thread."""
         last = self._last_step.get(t, -1)
         return last >= 0 and self._tid[last] == t and self._op[last].kind == "exit"
-
-    def step_thread_op(self, m: int) -> tuple[int, Op]:
-        return self._tid[m], self._op[m]
 
     def steps_of(self) -> dict[int, list[int]]:
         """Per thread, the steps it took in this schedule, ascending."""
@@ -359,7 +362,10 @@ class RaceTracker:
         x = o.obj
         log = self._log
         if x == WILDCARD:
-            clock = _join(own, self._all)
+            # Every step before it: a thread's clock covers its earlier steps.
+            clock = own
+            for other in self._clock.values():
+                clock = _join(clock, other)
             clock = _set(clock, c, n)
             log.append(("_wild_clock", self._wild_clock))
             log.append(("_wild_step", self._wild_step))

@@ -191,9 +191,12 @@ class Exhaustive:
 
     def next_thread(self, point: Point) -> int:
         """Replay the recorded choice, or take a fresh node's default choice."""
-        if self._last_taken is not None:
-            node, t = self._last_taken
-            node.cont.setdefault(t, t in point.enabled)
+        last = self._last_taken
+        if last is not None:
+            node, t = last
+            cont = node.cont
+            if t not in cont:
+                cont[t] = t in point.enabled
             self._last_taken = None
         if self._pos < len(self._path):
             return self._replay_thread(point)
@@ -357,12 +360,12 @@ class Exhaustive:
         node = _ThreadNode()
         node.enabled = enabled
         node.current = current
-        node.pre = self._pre
+        node.pre = pre = self._pre
         node.cs_prev = self._last_switch
         node.level = self._level
         node.key = self._key
         node.ops = None
-        node.sleep = None
+        node.sleep = sleep = None
         node.cont = {}
         tracker = self._tracker
         if tracker is not None:
@@ -370,14 +373,17 @@ class Exhaustive:
             tracker.visible(k, enabled, ops)
             node.vmark = tracker.mark()
             if self._sleep_on and self._next_sleep and not self._blocked_switch(current):
-                node.sleep = _still_asleep(self._next_sleep, enabled, ops)
+                node.sleep = sleep = _still_asleep(self._next_sleep, enabled, ops)
         if not self.por or self._level < self._split:
-            node.cands = self._candidates(enabled, current, node.pre)
+            node.cands = self._candidates(enabled, current, pre)
             node.backtrack = None
             chosen = self._first_of_full(node)
         else:
             node.cands = None
-            chosen = self._default_awake(node)
+            if not sleep:  # _default_awake, inlined for the common case
+                chosen = current if current is not None else enabled[0]
+            else:
+                chosen = self._default_awake(node)
         if chosen is None:
             # Every alternative here is asleep or belongs to another shard.
             if self._blind_reason_sleep(node):
@@ -683,9 +689,7 @@ class Exhaustive:
         self._deferred = []
         # Every step this run took anew races with the last dependent step of
         # each other thread that does not happen before it.
-        for m in range(self._fresh_from, last):
-            p, op = tracker.step_thread_op(m)
-            deferred.extend((i, p, op, m) for i in tracker.races_of_step(m))
+        deferred.extend(tracker.races_from(self._fresh_from, last))
         if not deferred:
             return
         steps_of = tracker.steps_of()
