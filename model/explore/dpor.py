@@ -51,10 +51,10 @@ def _join(a: Clock, b: Clock) -> Clock:
     """A fresh clock, the component-wise maximum of ``a`` and ``b``."""
     la, lb = len(a), len(b)
     if la == lb:
-        return list(map(max, a, b))
+        return [x if x > y else y for x, y in zip(a, b)]
     if la < lb:
         a, b, la, lb = b, a, lb, la
-    joined = list(map(max, a[:lb], b))
+    joined = [x if x > y else y for x, y in zip(a, b)]  # zip stops at the shorter b
     joined.extend(a[lb:])
     return joined
 
@@ -85,12 +85,12 @@ class RaceTracker:
         "_r",
         "_wild_clock",
         "_wild_step",
-        "_all",
         "_dependent",
         "_prev_enabled",
         "_enabler",
         "_preclock",
         "_log",
+        "_stepped",
     )
 
     def __init__(self, on_race: Callable[[int, int, Op, int], None]) -> None:
@@ -117,61 +117,84 @@ class RaceTracker:
         self._r: dict[int, tuple[Clock, int]] = {}  # per object: reads since it
         self._wild_clock: Clock = []
         self._wild_step = -1
-        self._all: Clock = []  # join of every step's clock
         self._prev_enabled: Sequence[int] = ()  # enabled threads at the previous state
         self._enabler: dict[int, int] = {}  # thread -> the step that enabled it, until it runs
         self._log: list[tuple] = []  # undo log of the per-thread and per-object tables
+        # Invariant: _stepped == number of threads whose _count is > 0.
+        self._stepped = 0
 
     # -- what the strategy reports ------------------------------------------
 
     def visible(self, k: int, enabled: Sequence[int], ops: Sequence[Op]) -> None:
         """At the state before step ``k``: thread ``enabled[j]`` will perform ``ops[j]``."""
         pending = self._pending
+        count = self._count
+        log = self._log
         prev = self._prev_enabled
         for t, o in zip(enabled, ops):
-            if t not in self._count:
+            if t not in count:
                 self._start(t, k)
             elif k and t not in prev:
                 # Step k - 1 enabled t: t's next step causally follows it.
-                self._dset(self._enabler, t, k - 1)
-            if pending.get(t) != o:
-                self._dset(pending, t, o)
+                enabler = self._enabler
+                log.append((enabler, t, enabler.get(t, _MISSING)))
+                enabler[t] = k - 1
+            po = pending.get(t, _MISSING)
+            # Ops are interned by the scheduler: identity settles most comparisons.
+            if po is not o and po != o:
+                log.append((pending, t, po))
+                pending[t] = o
                 if self.checking:
                     self._scan(t, o, self._last_step[t] + 1, k)
-        self._log.append(("a", "_prev_enabled", prev))
+        log.append(("_prev_enabled", prev))
         self._prev_enabled = enabled
 
     def execute(self, k: int, c: int, o: Op) -> None:
         """Step ``k``: thread ``c`` performs ``o`` (its pending operation)."""
         pending = self._pending
+        log = self._log
         races = ()
         if self.checking:
             dep = self._dependent
             races = [(p, po) for p, po in pending.items() if p != c and dep(po, o)]
-        if c in pending:
-            self._dpop(pending, c)
-        if c not in self._count:  # defensive: a thread never shown by visible()
+        po = pending.pop(c, _MISSING)
+        if po is not _MISSING:
+            log.append((pending, c, po))
+        count = self._count
+        if c not in count:  # defensive: a thread never shown by visible()
             self._start(c, k)
-        n = self._count[c] + 1
-        self._dset(self._count, c, n)
-        own = self._clock[c]
-        if c in self._enabler:
-            own = _join(own, self._eclock[self._enabler[c]])
-            self._dpop(self._enabler, c)
+        n = count[c] + 1
+        clocks = self._clock
+        own = clocks[c]
+        enabler = self._enabler
+        e = enabler.pop(c, _MISSING)
+        if e is not _MISSING:
+            log.append((enabler, c, e))
+            own = _join(own, self._eclock[e])
         self._preclock.append(own)
         clock = self._clock_of_step(k, c, o, n, own)
-        self._dset(self._clock, c, clock)
-        self._log.append(("a", "_all", self._all))
-        self._all = _join(self._all, clock)
+        last_step = self._last_step
+        # One entry undoes the thread's count, clock and last step.
+        log.append((c, n - 1, clocks[c], last_step[c]))
+        count[c] = n
+        if n == 1:
+            self._stepped += 1
+        clocks[c] = clock
+        last_step[c] = k
         self._tid.append(c)
         self._lidx.append(n)
         self._op.append(o)
         self._eclock.append(clock)
-        self._dset(self._last_step, c, k)
         for p, po in races:
             self._on_race(k, p, po, k + 1)
 
     # -- undo ------------------------------------------------------------------
+
+    # Entries of the undo log, told apart by length:
+    #   (table, key, old)                    a dict entry (old _MISSING: absent)
+    #   (name, old)                          an attribute of the tracker
+    #   (hist,)                              a step appended to an object's history
+    #   (tid, count, clock, last_step)       a step of thread tid (execute)
 
     def mark(self) -> tuple[int, int, int]:
         """A point of the schedule to come back to with ``rollback``."""
@@ -181,29 +204,34 @@ class RaceTracker:
         """Restore the state as it was at ``mark`` (of this schedule)."""
         size, steps, wild = mark
         log = self._log
-        while len(log) > size:
-            entry = log.pop()
-            kind = entry[0]
-            if kind == "d":
-                _, table, key, old = entry
+        count, clocks, last_step = self._count, self._clock, self._last_step
+        for entry in reversed(log[size:]):
+            n = len(entry)
+            if n == 3:
+                table, key, old = entry
                 if old is _MISSING:
                     del table[key]
                 else:
                     table[key] = old
-            elif kind == "h":
-                self._hist[entry[1]].pop()
+            elif n == 4:
+                t, count[t], clocks[t], last_step[t] = entry
+                if not entry[1]:
+                    self._stepped -= 1
+            elif n == 1:
+                entry[0].pop()
             else:
-                setattr(self, entry[1], entry[2])
+                setattr(self, entry[0], entry[1])
+        del log[size:]
         for seq in (self._tid, self._lidx, self._op, self._eclock, self._preclock):
             del seq[steps:]
         del self._wild[wild:]
 
     def _dset(self, table: dict, key, value) -> None:
-        self._log.append(("d", table, key, table.get(key, _MISSING)))
+        self._log.append((table, key, table.get(key, _MISSING)))
         table[key] = value
 
     def _dpop(self, table: dict, key) -> None:
-        self._log.append(("d", table, key, table.pop(key)))
+        self._log.append((table, key, table.pop(key)))
 
     def invisible(self, enabled: Sequence[int]) -> set[int]:
         """Threads that ran, are not enabled now, and whose next operation is unknown.
@@ -279,6 +307,7 @@ class RaceTracker:
         before = self._preclock[m]
         tids, lidx, ops = self._tid, self._lidx, self._op
         dep = self._dependent
+        others = self._stepped - 1  # threads besides p that take a step in this run
         resolved: set[int] = set()
         out = []
         for i in self._candidates(o.obj, m):
@@ -288,15 +317,20 @@ class RaceTracker:
             resolved.add(v)
             if v >= len(before) or before[v] < lidx[i]:
                 out.append(i)
+            if len(resolved) >= others:
+                break  # every other thread is resolved: the rest would be skipped
         return out
+
+    def races_from(self, first: int, last: int) -> list[tuple[int, int, Op, int]]:
+        """(i, p, o, m) for each step m in [first, last), of thread p performing o,
+        and each step i of ``races_of_step(m)``, in that order."""
+        tids, ops = self._tid, self._op
+        return [(i, tids[m], ops[m], m) for m in range(first, last) for i in self.races_of_step(m)]
 
     def finished(self, t: int) -> bool:
         """True when t's last step was the scheduler's "exit" of the thread."""
         last = self._last_step.get(t, -1)
         return last >= 0 and self._tid[last] == t and self._op[last].kind == "exit"
-
-    def step_thread_op(self, m: int) -> tuple[int, Op]:
-        return self._tid[m], self._op[m]
 
     def steps_of(self) -> dict[int, list[int]]:
         """Per thread, the steps it took in this schedule, ascending."""
@@ -328,10 +362,13 @@ class RaceTracker:
         x = o.obj
         log = self._log
         if x == WILDCARD:
-            clock = _join(own, self._all)
+            # Every step before it: a thread's clock covers its earlier steps.
+            clock = own
+            for other in self._clock.values():
+                clock = _join(clock, other)
             clock = _set(clock, c, n)
-            log.append(("a", "_wild_clock", self._wild_clock))
-            log.append(("a", "_wild_step", self._wild_step))
+            log.append(("_wild_clock", self._wild_clock))
+            log.append(("_wild_step", self._wild_step))
             self._wild_clock = clock
             self._wild_step = k
             self._wild.append(k)
@@ -359,7 +396,7 @@ class RaceTracker:
         if hist is None:
             hist = self._hist[x] = []
         hist.append(k)
-        log.append(("h", x))
+        log.append((hist,))
         return clock
 
     def _candidates(self, x: int, k: int):
@@ -387,7 +424,7 @@ class RaceTracker:
         clock_t = self._clock[t]
         tids, lidx, ops = self._tid, self._lidx, self._op
         dep = self._dependent
-        others = sum(1 for u, n in self._count.items() if n and u != t)
+        others = -1  # threads other than t that took a step: counted when first needed
         resolved: set[int] = set()
         for i in self._candidates(o.obj, k):
             v = tids[i]
@@ -402,6 +439,8 @@ class RaceTracker:
             resolved.add(v)
             if v >= len(clock_t) or clock_t[v] < lidx[i]:
                 self._on_race(i, t, o, k)
+            if others < 0:
+                others = self._stepped - (1 if self._count[t] else 0)
             if len(resolved) >= others:
                 break
 

@@ -191,9 +191,12 @@ class Exhaustive:
 
     def next_thread(self, point: Point) -> int:
         """Replay the recorded choice, or take a fresh node's default choice."""
-        if self._last_taken is not None:
-            node, t = self._last_taken
-            node.cont.setdefault(t, t in point.enabled)
+        last = self._last_taken
+        if last is not None:
+            node, t = last
+            cont = node.cont
+            if t not in cont:
+                cont[t] = t in point.enabled
             self._last_taken = None
         if self._pos < len(self._path):
             return self._replay_thread(point)
@@ -357,26 +360,30 @@ class Exhaustive:
         node = _ThreadNode()
         node.enabled = enabled
         node.current = current
-        node.pre = self._pre
+        node.pre = pre = self._pre
         node.cs_prev = self._last_switch
         node.level = self._level
         node.key = self._key
         node.ops = None
-        node.sleep = None
+        node.sleep = sleep = None
         node.cont = {}
-        if self._tracker is not None:
-            node.ops = tuple(point.next_op(t) for t in enabled)
-            self._tracker.visible(k, enabled, node.ops)
-            node.vmark = self._tracker.mark()
+        tracker = self._tracker
+        if tracker is not None:
+            node.ops = ops = tuple(map(point.next_op, enabled))
+            tracker.visible(k, enabled, ops)
+            node.vmark = tracker.mark()
             if self._sleep_on and self._next_sleep and not self._blocked_switch(current):
-                node.sleep = _still_asleep(self._next_sleep, enabled, node.ops)
+                node.sleep = sleep = _still_asleep(self._next_sleep, enabled, ops)
         if not self.por or self._level < self._split:
-            node.cands = self._candidates(enabled, current, node.pre)
+            node.cands = self._candidates(enabled, current, pre)
             node.backtrack = None
             chosen = self._first_of_full(node)
         else:
             node.cands = None
-            chosen = self._default_awake(node)
+            if not sleep:  # _default_awake, inlined for the common case
+                chosen = current if current is not None else enabled[0]
+            else:
+                chosen = self._default_awake(node)
         if chosen is None:
             # Every alternative here is asleep or belongs to another shard.
             if self._blind_reason_sleep(node):
@@ -392,9 +399,9 @@ class Exhaustive:
         self._path.append(node)
         self._steps.append(node)
         self._pos += 1
-        if self._tracker is not None:
-            self._tracker.execute(k, chosen, node.ops[enabled.index(chosen)])
-            node.xmark = self._tracker.mark()
+        if tracker is not None:
+            tracker.execute(k, chosen, ops[enabled.index(chosen)])
+            node.xmark = tracker.mark()
         self._passed(node, chosen)
         return chosen
 
@@ -459,10 +466,12 @@ class Exhaustive:
         if k == 0 or chosen != self._prev_tid:
             self._last_switch = k
         self._prev_tid = chosen
-        self._pre = node.pre + node.cost(chosen)
+        current = node.current  # node.cost(chosen), inlined
+        self._pre = node.pre if current is None or chosen == current else node.pre + 1
         self._k = k + 1
-        if node.cands is not None and len(node.cands) >= 2 and node.level < self._split:
-            self._key += node.cands.index(chosen)
+        cands = node.cands
+        if cands is not None and len(cands) >= 2 and node.level < self._split:
+            self._key += cands.index(chosen)
             self._level += 1
         if self._sleep_on:
             self._last_taken = (node, chosen)
@@ -471,10 +480,15 @@ class Exhaustive:
             # Alternatives explored here before ``chosen`` sleep below it.  At a
             # full node that is every candidate before it in DFS order, whether
             # this shard ran it or not, so every shard computes the same sets.
-            if node.cands is not None:
-                before = node.cands[: node.cands.index(chosen)]
+            if cands is not None:
+                before = cands[: cands.index(chosen)]
+            elif len(node.done) == 1:
+                before = ()  # a fresh node: chosen is all it has done
             else:
                 before = [t for t in node.done if t != chosen and t in node.cont]
+            if not before and not node.sleep:
+                self._next_sleep = {}
+                return
             if self.preemption_bound is not None:
                 before = [t for t in before if self._may_sleep(node, t)]
             op = node.ops[node.enabled.index(chosen)]
@@ -675,9 +689,7 @@ class Exhaustive:
         self._deferred = []
         # Every step this run took anew races with the last dependent step of
         # each other thread that does not happen before it.
-        for m in range(self._fresh_from, last):
-            p, op = tracker.step_thread_op(m)
-            deferred.extend((i, p, op, m) for i in tracker.races_of_step(m))
+        deferred.extend(tracker.races_from(self._fresh_from, last))
         if not deferred:
             return
         steps_of = tracker.steps_of()
