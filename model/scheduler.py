@@ -24,6 +24,7 @@ code under test, of ``mq``, or of any one strategy.
 from __future__ import annotations
 
 import sys
+from _thread import _local as _ThreadLocal
 from _thread import get_ident as _get_ident
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -707,7 +708,7 @@ class Scheduler:
     def _teardown(self) -> None:
         self.mode = TEARDOWN
         hub = self.hub
-        pool = _pools.setdefault(self.os_ident, [])
+        pool = _idle_greenlets()
         for m in self.threads:
             g = m.glet
             if g is None or g.dead:
@@ -727,13 +728,24 @@ class Scheduler:
 
 # Greenlets are expensive to create and to end (~13 us each here) but cheap to
 # resume (~0.7 us), so each OS thread keeps a pool of idle worker greenlets;
-# a controlled thread borrows one and gives it back when it ends.
-_pools: dict[int, list] = {}
+# a controlled thread borrows one and gives it back when it ends.  The pool is
+# thread-local: greenlets belong to the OS thread that made them, and a later
+# thread that reuses a dead thread's ident must not be lent them.
+_pools = _ThreadLocal()
 _POOL_MAX = 64
 
 
+def _idle_greenlets() -> list:
+    """This OS thread's pool of idle worker greenlets."""
+    try:
+        return _pools.idle
+    except AttributeError:
+        _pools.idle = []
+        return _pools.idle
+
+
 def _greenlet_for(hub, os_ident):
-    pool = _pools.get(os_ident)
+    pool = _idle_greenlets()
     if pool:
         g = pool.pop()
         if g.parent is not hub:
@@ -748,7 +760,7 @@ def _worker_main(*_):
     while True:
         s = _active
         nxt = s._run_thread(s.cur)
-        pool = _pools.setdefault(s.os_ident, [])
+        pool = _idle_greenlets()
         if len(pool) < _POOL_MAX:
             pool.append(me)
         # Park here until lent to the next thread (or dropped: GreenletExit ends us).
@@ -761,10 +773,10 @@ class _Abort(Exception):
 
 
 def seconds_to_ns(seconds) -> int:
-    try:
-        ns = seconds * 1_000_000_000
-    except TypeError:
-        raise TypeError(f"timeout must be a number, not {type(seconds).__name__}") from None
+    # The type first: a str or list times 10**9 is a gigabyte-long repetition.
+    if isinstance(seconds, (str, bytes, bytearray)) or not hasattr(seconds, "__float__"):
+        raise TypeError(f"timeout must be a number, not {type(seconds).__name__}")
+    ns = seconds * 1_000_000_000
     if ns != ns:
         raise ValueError("Invalid value NaN (not a number)")
     if ns == float("inf"):
@@ -797,8 +809,12 @@ def classify(t: ThreadState, e: BaseException) -> Failure:
     return Failure(prop, f"{name} raised {text}{where}", name, site)
 
 
+class MisuseAssertion(AssertionError):
+    """An AssertionError the runtime raises on purpose where CPython asserts (``Thread(group=...)``)."""
+
+
 # Errors the runtime raises on purpose, as the real primitives would.
-_USER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, ModelError)
+_USER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, ModelError, MisuseAssertion)
 
 
 def _raised_inside_runtime(e: BaseException) -> bool:

@@ -29,7 +29,7 @@ from greenlet import GreenletExit
 
 from model import scheduler as _sched
 from model.errors import Unsupported
-from model.scheduler import DEAD, TIMEOUT, ThreadState, internal_file, seconds_to_ns
+from model.scheduler import DEAD, TIMEOUT, MisuseAssertion, ThreadState, internal_file, seconds_to_ns
 
 internal_file(__file__)
 
@@ -118,6 +118,8 @@ class Lock(_Primitive):
                 raise ValueError("timeout value must be positive")
             if timeout == 0:
                 blocking = False
+            else:
+                seconds_to_ns(timeout)  # NaN or inf: raise now, before queueing, as the real lock does
         if not blocking:
             s.point(t, "acquire", self)
             if self._owner is not None:
@@ -247,6 +249,8 @@ class RLock(_Primitive):
                 raise ValueError("timeout value must be positive")
             if timeout == 0:
                 blocking = False
+            else:
+                seconds_to_ns(timeout)  # NaN or inf: raise now, before queueing, as the real lock does
         if not blocking:
             s.point(t, "acquire", self)
             o = self._owner
@@ -411,10 +415,11 @@ class Condition(_Primitive):
         lock = self._lock
         if not lock._is_owned_by(t):
             raise RuntimeError("cannot wait on un-acquired lock")
-        if timeout is not None:
+        # CPython tests ``timeout > 0``: zero, negatives and NaN mean "do not block".
+        if timeout is not None and timeout > 0:
             seconds_to_ns(timeout)  # validates
         saved = lock._release_all(t)
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and not timeout > 0:
             result = False
         elif s.spurious and s.value("spurious", 2):
             s.note("spurious wake-up")
@@ -534,8 +539,9 @@ class Semaphore(_Primitive):
             return self._acquire_off(blocking)
         t = s.cur
         if timeout is not None:
-            seconds_to_ns(timeout)
-            if timeout <= 0:
+            if timeout > 0:
+                seconds_to_ns(timeout)
+            else:  # zero, negative or NaN: do not block
                 blocking = False
         if not blocking:
             s.point(t, "acquire", self)
@@ -675,10 +681,10 @@ class Event(_Primitive):
             raise GreenletExit
         t = s.cur
         if timeout is not None:
-            seconds_to_ns(timeout)
-            if timeout <= 0:
+            if not timeout > 0:  # zero, negative or NaN: do not block (CPython tests ``timeout > 0``)
                 s.point(t, "wait", self)
                 return self._flag
+            seconds_to_ns(timeout)
         q = self._q
         q.append(t)
         if not self._flag:
@@ -767,7 +773,8 @@ def _thread_init(self, group=None, target=None, name=None, args=(), kwargs=None,
     s = _here()
     if s is None:
         return _REAL_THREAD_ATTRS["__init__"](self, group, target, name, args, kwargs, daemon=daemon)
-    assert group is None, "group argument must be None for now"
+    if group is not None:  # CPython asserts this: the same error, reported as the body's
+        raise MisuseAssertion("group argument must be None for now")
     if kwargs is None:
         kwargs = {}
     if name:

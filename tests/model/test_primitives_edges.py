@@ -55,10 +55,6 @@ def test_rlock_timeout_argument_errors_match_the_real_rlock():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Lock/RLock.acquire validate a NaN or infinite timeout only after queueing "
-    "(and, if held, disabling) the caller, so the ValueError/OverflowError leaves the "
-    "thread disabled and the next operation is reported as a deadlock"))
 @pytest.mark.parametrize("kind", ["Lock", "RLock"])
 @pytest.mark.parametrize("timeout", [float("inf"), float("nan")])
 def test_an_acquire_rejected_for_a_nan_or_infinite_timeout_leaves_the_caller_running(kind, timeout):
@@ -218,9 +214,6 @@ def test_a_barrier_whose_action_raises_is_broken_for_every_party():
 
 
 # -------------------------------------------------------------------- Events
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: with real threads Event.wait(nan) and Condition.wait(nan) return False "
-    "at once (CPython compares 'timeout > 0'); the controlled ones raise ValueError"))
 def test_a_nan_timeout_makes_event_and_condition_waits_return_false_at_once():
     def factory(record):
         def body():
@@ -247,12 +240,6 @@ def test_waits_given_a_timeout_of_the_wrong_type_raise_type_error_like_the_real_
     assert same_under_checker(factory, schedules=2) == ["TypeError"] * 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: seconds_to_ns multiplies the timeout by 10**9 before checking its type, so a "
-    "str or list timeout is repeated 10**9 times (timeout='soon' builds a 4 GB string, "
-    "[1] an 8 GB list) and int() then raises ValueError (str) or TypeError (list); the "
-    "real Event.wait, Condition.wait and Semaphore.acquire raise TypeError at once. "
-    "An empty string shows it without the memory cost"))
 @pytest.mark.parametrize("op", ["Event.wait", "Condition.wait", "Semaphore.acquire"])
 def test_a_string_timeout_raises_type_error_like_the_real_primitives(op):
     def factory(record):
@@ -393,10 +380,6 @@ def test_a_thread_made_before_the_check_keeps_its_real_join_liveness_daemon_and_
                     "<Thread(early, initial daemon)>"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Thread(group=...) raises the same AssertionError as CPython, but the "
-    "checker classifies an AssertionError raised inside its runtime as its own "
-    "bug and check() raises CheckerBug instead of reporting property 'assertion'"))
 def test_a_thread_given_a_group_fails_the_body_with_the_real_assertion():
     assert error_of(lambda: threading.Thread(group=object())) == (
         "AssertionError", "group argument must be None for now")

@@ -17,7 +17,6 @@ import pytest
 from greenlet import GreenletExit, greenlet
 
 import model
-from model import scheduler
 from model.controlled.watchdog import Watchdog
 from tests.model.conftest import outcomes
 from tests.model.test_primitives import error_of
@@ -112,11 +111,6 @@ def check_in_a_new_thread(body, only_on_ident=None, **options):
     return out
 
 
-def forget_greenlet_pool(ident):
-    # Greenlets of an ended OS thread must not be lent to a later thread that
-    # reuses its ident (see the xfail test below); drop them.
-    scheduler._pools.pop(ident, None)
-
 
 def test_a_check_outside_the_main_thread_runs_without_the_watchdog():
     seen = []
@@ -128,33 +122,26 @@ def test_a_check_outside_the_main_thread_runs_without_the_watchdog():
         t.start()
         t.join()
 
-    result, ident = check_in_a_new_thread(body, max_schedules=3, watchdog=0.5)
-    forget_greenlet_pool(ident)
+    result, _ = check_in_a_new_thread(body, max_schedules=3, watchdog=0.5)
     assert isinstance(result, model.Result) and not result.failed, result
     assert seen == [before] * 3  # no handler installed: signals need the main thread
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: scheduler._pools keys the idle worker greenlets by OS thread ident and keeps "
-    "them after that thread ends; a later thread that reuses the ident (usual on "
-    "Linux) gets greenlets of the dead thread and check() fails with 'ValueError: "
-    "parent cannot be on a different thread'"))
+# Idle worker greenlets are kept per OS thread (thread-local), so a thread that
+# reuses a dead thread's ident (usual on Linux) is never lent the dead one's
+# greenlets ("ValueError: parent cannot be on a different thread").
 def test_checks_in_two_short_lived_threads_one_after_the_other_both_run():
     def body():
         with threading.Lock():
             pass
 
     first, ident = check_in_a_new_thread(body, max_schedules=2)
-    try:
-        for _ in range(20):  # threads until one reuses the first one's ident
-            second, second_ident = check_in_a_new_thread(body, only_on_ident=ident,
-                                                         max_schedules=2)
-            if second_ident == ident:
-                break
-        else:
-            pytest.skip("no new thread reused the ident of the first one")
-    finally:
-        forget_greenlet_pool(ident)
+    for _ in range(20):  # threads until one reuses the first one's ident
+        second, second_ident = check_in_a_new_thread(body, only_on_ident=ident, max_schedules=2)
+        if second_ident == ident:
+            break
+    else:
+        pytest.skip("no new thread reused the ident of the first one")
     assert isinstance(first, model.Result) and not first.failed
     assert isinstance(second, model.Result) and not second.failed, repr(second)
 
