@@ -530,7 +530,7 @@ class Scheduler:
         m.tid = len(self.threads)
         m.bit = 1 << m.tid
         m.started = True
-        m.glet = _greenlet_for(self.hub, self.os_ident)
+        m.glet = _greenlet_for(self.hub)
         m.kind = "begin"
         m.obj = m
         m.op = None
@@ -744,7 +744,7 @@ def _idle_greenlets() -> list:
         return _pools.idle
 
 
-def _greenlet_for(hub, os_ident):
+def _greenlet_for(hub):
     pool = _idle_greenlets()
     if pool:
         g = pool.pop()
