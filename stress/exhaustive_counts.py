@@ -117,7 +117,13 @@ _add("unsync_counter line 1p1c1 b2 nopor", "unsync_counter", 1, 1, 1, 2, False, 
      granularity="line")
 
 
-def measure(name: str) -> dict:
+def run(name: str, wrap=lambda search: search):
+    """One search of configuration ``name`` through ``model.check``.
+
+    ``wrap(search)`` is the strategy given to the check (a wrapper that
+    watches the search, or the search itself).  Returns the search, that
+    strategy, the result and the seconds it took.
+    """
     module_name, p, c, k, cap, bound, por, options, _ = CONFIGS[name]
     module = _buggy(module_name) if module_name else None
     buffer = module.Buffer if module else ConditionBuffer
@@ -125,13 +131,17 @@ def measure(name: str) -> dict:
     extra = {key: options[key] for key in _CHECK_OPTIONS if key in options}
     options = {key: v for key, v in options.items() if key not in _CHECK_OPTIONS}
     search = Exhaustive(preemption_bound=bound, por=por, **options)
-    digest = _Digest(search)
+    strategy = wrap(search)
     if module:
         extra["modules"] = [module]
     started = time.perf_counter()
-    result = model.check(scenario, strategy=digest, max_schedules=10**9, time_limit=None,
+    result = model.check(scenario, strategy=strategy, max_schedules=10**9, time_limit=None,
                          on_deadlock=scenario.on_deadlock, shrink=False, **extra)
-    seconds = time.perf_counter() - started
+    return search, strategy, result, time.perf_counter() - started
+
+
+def measure(name: str) -> dict:
+    search, digest, result, seconds = run(name, _Digest)
     stats = search.stats()
     return {
         "runs": stats.runs, "schedules": stats.schedules, "sleep_blocked": stats.sleep_blocked,
@@ -161,8 +171,10 @@ def main(argv=None) -> int:
         if args.check:
             want = {key: v for key, v in expected.get(name, {}).items() if key != "seconds"}
             got = {key: v for key, v in row.items() if key != "seconds"}
-            verdict = "same" if want == got else f"DIFFERS (recorded {want})"
-            if want != got:
+            if want == got:
+                verdict = "same"
+            else:
+                verdict = f"DIFFERS (recorded {want})"
                 differ.append(name)
         print(f"{name:40} runs {row['runs']:>7} sched {row['schedules']:>7} "
               f"sleep {row['sleep_blocked']:>7} {row['verdict']:9} {row['digest']} "

@@ -21,11 +21,8 @@ import json
 import statistics
 import time
 
-import model
 from model.explore.exhaustive import Exhaustive
-from model.scenarios import BufferScenario
-from stress.checker_bench import ConditionBuffer
-from stress.exhaustive_counts import _CHECK_OPTIONS, CONFIGS, _buggy
+from stress.exhaustive_counts import run
 
 DEFAULT = ("2p2c1 b2 por", "2p1c2 b2 por")
 
@@ -75,20 +72,7 @@ def breakdown(name: str) -> None:
 
 def once(name: str, timed: bool = False):
     """Seconds of one search of configuration ``name``, and its runs (and the _Timed)."""
-    module_name, p, c, k, cap, bound, por, options, _ = CONFIGS[name]
-    module = _buggy(module_name) if module_name else None
-    scenario = BufferScenario(module.Buffer if module else ConditionBuffer,
-                              producers=p, consumers=c, items=k, capacity=cap)
-    extra = {key: options[key] for key in _CHECK_OPTIONS if key in options}
-    options = {key: v for key, v in options.items() if key not in _CHECK_OPTIONS}
-    search = Exhaustive(preemption_bound=bound, por=por, **options)
-    strategy = _Timed(search) if timed else search
-    if module:
-        extra["modules"] = [module]
-    started = time.perf_counter()
-    model.check(scenario, strategy=strategy, max_schedules=10**9, time_limit=None,
-                on_deadlock=scenario.on_deadlock, shrink=False, **extra)
-    seconds = time.perf_counter() - started
+    search, strategy, _, seconds = run(name, _Timed if timed else (lambda search: search))
     if timed:
         return seconds, search.stats().runs, strategy
     return seconds, search.stats().runs

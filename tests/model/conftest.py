@@ -77,6 +77,32 @@ def outcomes(body_factory, *, strategy=None, **options) -> set:
     return seen
 
 
+def fail_while_waiting(cleanup):
+    """Fail a schedule while a thread waits; ``cleanup(log)`` runs as it is unwound."""
+    import threading
+
+    import model
+
+    log = []
+
+    def body():
+        waiting = threading.Event()
+
+        def stuck():
+            waiting.set()
+            try:
+                threading.Event().wait()
+            finally:
+                cleanup(log)
+
+        threading.Thread(target=stuck).start()
+        waiting.wait()
+        raise model.Violation("stop", "the body failed while a thread waited")
+
+    result = model.check(body, max_schedules=1, shrink=False)
+    return result, log
+
+
 @pytest.fixture
 def dfs():
     return DFS()

@@ -1,12 +1,12 @@
 """Edges of the controlled ``time``: every clock form, sleep's argument errors, calls outside a check."""
 
-import threading
 import time
 
 import pytest
 
 import model
 from model.controlled import time as ctime
+from tests.model.conftest import fail_while_waiting
 from tests.model.test_primitives import error_of, same_under_checker
 
 
@@ -71,25 +71,12 @@ def test_outside_a_check_the_controlled_clocks_read_the_real_clocks():
 
 
 def test_while_unwinding_after_a_failure_a_clock_read_works_and_a_sleep_ends_the_thread():
-    log = []
+    def cleanup(log):
+        log.append(("clock", time.monotonic() - ctime.MONOTONIC_START_NS / 1e9))
+        time.sleep(1)  # would block: ends the unwinding thread
+        log.append("after sleep")
 
-    def body():
-        started = threading.Event()
-
-        def sleeper():
-            started.set()
-            try:
-                threading.Event().wait()  # never set: only the unwinding ends it
-            finally:
-                log.append(("clock", time.monotonic() - ctime.MONOTONIC_START_NS / 1e9))
-                time.sleep(1)  # would block: ends the unwinding thread
-                log.append("after sleep")
-
-        threading.Thread(target=sleeper).start()
-        started.wait()
-        raise model.Violation("stop", "the body failed while the sleeper waited")
-
-    result = model.check(body, max_schedules=1, shrink=False)
+    result, log = fail_while_waiting(cleanup)
     assert result.property == "stop"
     # One exploring run and one traced run; the clock never moved.
     assert log == [("clock", 0.0)] * 2

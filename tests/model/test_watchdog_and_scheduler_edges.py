@@ -18,7 +18,7 @@ from greenlet import GreenletExit, greenlet
 
 import model
 from model.controlled.watchdog import Watchdog
-from tests.model.conftest import outcomes
+from tests.model.conftest import fail_while_waiting, outcomes
 from tests.model.test_primitives import error_of
 
 
@@ -315,28 +315,6 @@ def test_a_never_ending_thread_the_body_did_not_join_deadlocks_the_end_of_main()
 
 
 # ------------------------------------------------------------------- unwinding
-def fail_while_waiting(cleanup):
-    """Fail a schedule while a thread waits; ``cleanup(log)`` runs as it is unwound."""
-    log = []
-
-    def body():
-        waiting = threading.Event()
-
-        def stuck():
-            waiting.set()
-            try:
-                threading.Event().wait()
-            finally:
-                cleanup(log)
-
-        threading.Thread(target=stuck).start()
-        waiting.wait()
-        raise model.Violation("stop", "the body failed while a thread waited")
-
-    result = model.check(body, max_schedules=1, shrink=False)
-    return result, log
-
-
 def test_a_thread_that_swallows_the_unwinding_and_returns_does_not_change_the_verdict():
     log = []
 
