@@ -49,9 +49,12 @@ _active: "Scheduler | None" = None
 
 # Operations that observe without changing: two of them on one object commute.
 READ_ONLY = frozenset({"locked", "is_set", "is_alive", "clock"})
+# Operations that take (blocking) or release a mutex: Op.mutex on a Lock or RLock
+# (acquire, reacquire, release) or a Condition (wait).
+MUTEX_KINDS = frozenset({"acquire", "reacquire", "release", "wait"})
 
 _TIMEOUT_OP = Op("timeout", WILDCARD)
-# (kind, serial) -> Op: serial numbers repeat from schedule to schedule, so
+# (kind, serial, class) -> Op: serial numbers repeat from schedule to schedule, so
 # the same few Op objects serve every schedule.
 _OPS: dict[tuple[str, int], Op] = {}
 
@@ -276,12 +279,15 @@ class Scheduler:
             return _TIMEOUT_OP
         op = t.op
         if op is None:
-            key = (t.kind, t.obj.serial)
+            obj = t.obj
+            key = (t.kind, obj.serial, obj.__class__)
             op = _OPS.get(key)
             if op is None:
                 if len(_OPS) > 100_000:
                     _OPS.clear()
-                op = _OPS[key] = Op(key[0], key[1], key[0] in READ_ONLY)
+                kind = key[0]
+                mutex = kind in MUTEX_KINDS and getattr(obj, "mutex", False)
+                op = _OPS[key] = Op(kind, key[1], kind in READ_ONLY, mutex)
             t.op = op
         return op
 

@@ -101,6 +101,7 @@ class Lock(_Primitive):
 
     __slots__ = ("_owner", "_q")
     kind_name = "Lock"
+    mutex = True  # Op.mutex: one holder at a time
 
     def __init__(self):
         self._owner = None  # the thread that acquired it (any thread may release)
@@ -121,7 +122,7 @@ class Lock(_Primitive):
             else:
                 seconds_to_ns(timeout)  # NaN or inf: raise now, before queueing, as the real lock does
         if not blocking:
-            s.point(t, "acquire", self)
+            s.point(t, "try_acquire", self)
             if self._owner is not None:
                 return False
             self._take(t)
@@ -230,6 +231,7 @@ class RLock(_Primitive):
 
     __slots__ = ("_owner", "_count", "_q", "_parent")
     kind_name = "RLock"
+    mutex = True  # Op.mutex: one holder at a time
 
     def __init__(self):
         self._owner = None
@@ -252,7 +254,7 @@ class RLock(_Primitive):
             else:
                 seconds_to_ns(timeout)  # NaN or inf: raise now, before queueing, as the real lock does
         if not blocking:
-            s.point(t, "acquire", self)
+            s.point(t, "try_acquire", self)
             o = self._owner
             if o is not None and o is not t:
                 return False
@@ -378,6 +380,7 @@ class Condition(_Primitive):
 
     __slots__ = ("_lock", "_waiters", "acquire", "release")
     kind_name = "Condition"
+    mutex = True  # Op.mutex: its wait releases its lock until "reacquire"
 
     def __init__(self, lock=None):
         if lock is None:
@@ -544,7 +547,7 @@ class Semaphore(_Primitive):
             else:  # zero, negative or NaN: do not block
                 blocking = False
         if not blocking:
-            s.point(t, "acquire", self)
+            s.point(t, "try_acquire", self)
             if self._value == 0:
                 return False
             self._take()
@@ -850,7 +853,10 @@ def _thread_join(self, timeout=None):
     t = s.cur
     if m is t:
         raise RuntimeError("cannot join current thread")
-    if m.done or (timeout is not None and timeout <= 0):
+    if timeout is not None and timeout <= 0:
+        s.point(t, "try_join", m)  # never blocks: may run before the thread exits
+        return
+    if m.done:
         s.point(t, "join", m)
         return
     if timeout is not None:

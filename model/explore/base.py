@@ -39,12 +39,17 @@ class Op:
     "line", ...).  ``obj`` is the serial number of the object it touches, or
     WILDCARD.  ``read_only`` marks operations that observe without changing
     (e.g. ``Event.is_set``, ``Lock.locked``); two read-only operations on the
-    same object commute.
+    same object commute.  ``mutex`` marks the blocking acquisition
+    ("acquire", "reacquire" after a wait) and the release of a ``Lock`` or
+    ``RLock``: while one thread holds a mutex no other thread can take it, so
+    the search reorders critical sections on it as wholes (see
+    ``dpor.RaceTracker.lock_race``).
     """
 
     kind: str
     obj: int
     read_only: bool = False
+    mutex: bool = False
 
 
 def dependent(a: Op, b: Op) -> bool:

@@ -45,6 +45,8 @@ from model.explore.base import WILDCARD, Op, dependent
 
 Clock = list[int]
 _MISSING = object()
+_FREE: tuple = ((), None)  # a thread's mutexes (see RaceTracker._hold) when it holds none
+_TAKES = frozenset({"acquire", "reacquire"})
 
 
 def _join(a: Clock, b: Clock) -> Clock:
@@ -91,6 +93,9 @@ class RaceTracker:
         "_preclock",
         "_log",
         "_stepped",
+        "_held",
+        "_holding",
+        "_unreliable",
     )
 
     def __init__(self, on_race: Callable[[int, int, Op, int], None]) -> None:
@@ -120,6 +125,9 @@ class RaceTracker:
         self._prev_enabled: Sequence[int] = ()  # enabled threads at the previous state
         self._enabler: dict[int, int] = {}  # thread -> the step that enabled it, until it runs
         self._log: list[tuple] = []  # undo log of the per-thread and per-object tables
+        self._held: list[tuple] = []  # per step: its thread's mutexes (see _hold) before it
+        self._holding: dict[int, tuple] = {}  # per thread: its mutexes now (see _hold)
+        self._unreliable: dict[int, bool] = {}  # mutexes released by a thread not known to hold them
         # Invariant: _stepped == number of threads whose _count is > 0.
         self._stepped = 0
 
@@ -185,6 +193,10 @@ class RaceTracker:
         self._lidx.append(n)
         self._op.append(o)
         self._eclock.append(clock)
+        held = self._holding.get(c, _FREE)
+        self._held.append(held)
+        if o.mutex:
+            self._hold(c, k, o, held)
         for p, po in races:
             self._on_race(k, p, po, k + 1)
 
@@ -222,7 +234,7 @@ class RaceTracker:
             else:
                 setattr(self, entry[0], entry[1])
         del log[size:]
-        for seq in (self._tid, self._lidx, self._op, self._eclock, self._preclock):
+        for seq in (self._tid, self._lidx, self._op, self._eclock, self._preclock, self._held):
             del seq[steps:]
         del self._wild[wild:]
 
@@ -300,6 +312,49 @@ class RaceTracker:
                 found.insert(0, p)
         return found
 
+    def op_of(self, i: int) -> Op:
+        """The operation of step i."""
+        return self._op[i]
+
+    def lock_race(self, i: int, p: int, o: Op, m: int | None) -> tuple[int, Op, int | None] | None:
+        """The race between two critical sections that a race with step i stands for.
+
+        Step i's thread holds a mutex L (a Lock or RLock) that thread p needs
+        for o: p holds L when it performs o (at step m, or pending if m is
+        None), or o is p's blocking acquisition of L.  o cannot then run
+        before step i: only p's whole critical section can, before the step
+        that began the one step i is in.  Returns (j, o2, m2): j that step, o2
+        the operation that began p's critical section (o itself when it is the
+        acquisition) and m2 the step where o2 ran (None: pending).  None when no
+        such mutex is known: taking a lock with try_acquire, or releasing a Lock
+        another thread took, makes its holders unknown, and then races stay
+        where they are.
+        """
+        mine = self._held[i][0]
+        if not mine:
+            return None
+        theirs = (self._held[m] if m is not None else self._holding.get(p, _FREE))[0]
+        takes = o.mutex and o.kind in _TAKES
+        best = None
+        for lock, j, _ in mine:
+            if lock in self._unreliable:
+                continue
+            for lock2, j2, _ in theirs:
+                if lock2 == lock:
+                    break
+            else:
+                if not (takes and o.obj == lock):
+                    continue
+                j2 = m
+            if best is None or j < best[0]:
+                best = (j, j2)
+        if best is None:
+            return None
+        j, j2 = best
+        if j2 is None or j2 == m:
+            return (j, o, m)
+        return (j, self._op[j2], j2)
+
     def races_of_step(self, m: int) -> list[int]:
         """Steps that race with step m: per other thread, its last step dependent with
         step m's operation that does not happen before step m's thread got there."""
@@ -356,6 +411,53 @@ class RaceTracker:
         self._dset(self._count, t, 0)
         self._dset(self._clock, t, list(self._clock[self._tid[k - 1]]) if k else [])
         self._dset(self._last_step, t, k - 1)
+
+    def _hold(self, c: int, k: int, o: Op, held: tuple) -> None:
+        """Thread c's mutexes after step k (o, a mutex operation).
+
+        A thread's state is (entries, saved): entries are (lock, step that took
+        it, count) for the mutexes it is known to hold; ``saved`` is what a
+        Condition wait set aside until the thread reacquires its lock.  Only
+        what is certain is claimed: a lock taken with try_acquire is not
+        claimed, and while a thread waits it claims none.
+        """
+        entries, saved = held
+        kind, lock = o.kind, o.obj
+        if kind == "acquire":
+            for e in entries:
+                if e[0] == lock:  # reentry into an RLock
+                    new = tuple((x, j, n + 1) if x == lock else (x, j, n) for x, j, n in entries)
+                    break
+            else:
+                new = (*entries, (lock, k, 1))
+            state = (new, None)
+        elif kind == "reacquire":
+            # The critical section on ``lock`` starts again here.
+            base = saved if saved is not None else entries
+            if any(e[0] == lock for e in base):
+                new = tuple((x, k, n) if x == lock else (x, j, n) for x, j, n in base)
+            else:
+                new = (*base, (lock, k, 1))
+            state = (new, None)
+        elif kind == "release":
+            for e in entries:
+                if e[0] == lock:
+                    break
+            else:
+                if lock not in self._unreliable:
+                    self._dset(self._unreliable, lock, True)
+                return
+            new = tuple(
+                (x, j, n - 1) if x == lock else (x, j, n)
+                for x, j, n in entries
+                if x != lock or n > 1
+            )
+            state = (new, None)
+        elif kind == "wait":  # a Condition's: its lock is released until "reacquire"
+            state = ((), entries)
+        else:
+            return
+        self._dset(self._holding, c, state)
 
     def _clock_of_step(self, k: int, c: int, o: Op, n: int, own: Clock) -> Clock:
         """Clock of step k; updates the per-object tables."""

@@ -32,6 +32,12 @@ Two reductions, each citing its paper (details: docs/checker.md):
   too (bounded POR, Coons, Musuvathi & McKinley, OOPSLA 2013); a thread may
   only sleep where the schedule it stands for needs no more preemptions than
   the ones it prunes (see ``_may_sleep`` and ``_blocked_switch``).
+* Races that cannot be reversed where they occur are reversed where they can
+  be: a step inside a critical section and an operation that needs the same
+  lock, at the acquisitions that began the two critical sections; a blocking
+  join and the exit it waited for, never (``_settle``).  Unbounded, the
+  search then runs exactly one schedule per trace on the programs measured
+  (no sleep-blocked runs).
 
 Order of exploration is deterministic: at each fresh node the non-preemptive
 choice (the current thread if it can continue, else the lowest runnable id),
@@ -682,6 +688,15 @@ class Exhaustive:
         Under a bound, the racing thread is also added at the last context
         switch before the race (Coons, Musuvathi & McKinley), or every thread
         that can run there if it cannot, or is asleep there.
+
+        Two kinds of race are never reversed where they occur.  A race between
+        a step inside a critical section and an operation that needs the same
+        mutex is moved to the steps that began the two critical sections
+        (``RaceTracker.lock_race``): only there can the order change.  A
+        blocking join never runs before the exit it waits for
+        (``_never_reversed``).  Reversing either at the race itself leads to
+        runs that are redundant (sleep-blocked) at best, as the reversal
+        cannot happen.
         """
         tracker = self._tracker
         last = len(self._steps)
@@ -694,12 +709,17 @@ class Exhaustive:
             return
         steps_of = tracker.steps_of()
         for i, p, op, k in deferred:
-            node = self._steps[i]
-            if node.cands is not None:
+            if _never_reversed(tracker.op_of(i), op):
                 continue
             mine = steps_of.get(p, ())
             f = bisect_left(mine, k)
             m = mine[f] if f < len(mine) else None  # where p's operation ran
+            moved = tracker.lock_race(i, p, op, m)
+            if moved is not None:
+                i, op, m = moved  # the race of the two critical sections
+            node = self._steps[i]
+            if node.cands is not None:
+                continue
             if p in node.enabled:
                 initials = self._initials(i, p, op, last if m is None else m)
                 if initials is not None:
@@ -755,6 +775,15 @@ class Exhaustive:
                 node.backtrack.add(lead[0])
         else:
             node.backtrack.update(t for t in node.enabled if t not in covered)
+
+def _never_reversed(first: Op, later: Op) -> bool:
+    """A race no schedule reverses: a blocking join performed after the exit it waits for.
+
+    Had the join come first it would have waited for the exit, so it still runs
+    after it.  (``try_join``, a join that never blocks, does race with the exit.)
+    """
+    return later.kind == "join" and first.kind == "exit"
+
 
 _UNKNOWN = Op("blocked", WILDCARD)  # the operation of a thread blocked out of sight
 
