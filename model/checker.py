@@ -253,6 +253,7 @@ class Found:
     exhaustive: bool = False
     stopped_by: str | None = None
     stats: dict = field(default_factory=dict)
+    guarantee: str | None = None  # set when the parent's strategy did not run the schedules
 
 
 def _explore(runner: Runner, strat, max_schedules: int, deadline) -> Found:
@@ -279,6 +280,8 @@ def _explore(runner: Runner, strat, max_schedules: int, deadline) -> Found:
 
 
 def _guarantee(strat, found: Found) -> str:
+    if found.guarantee is not None:
+        return found.guarantee
     for key, value in found.stats.items():
         if hasattr(strat, key):
             setattr(strat, key, max(getattr(strat, key), value))
@@ -311,6 +314,9 @@ def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bou
     """
     import multiprocessing
 
+    pair = strategy == "exhaustive" and preemption_bound is not None
+    if pair:
+        processes = 2  # the bounded and the unbounded search, one process each
     ctx = multiprocessing.get_context("fork")
     best = ctx.Value("q", max_schedules, lock=True)
     workers = []
@@ -342,7 +348,15 @@ def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bou
             if kind == "KeyboardInterrupt":
                 raise KeyboardInterrupt
             raise CheckerBug(f"worker failed: {kind}: {text}")
+    if pair:
+        return _pair_found(reports, preemption_bound)
     found = Found(exhaustive=all(r["exhaustive"] for r in reports))
+    if strategy == "exhaustive":
+        from model.explore.exhaustive import describe as exhaustive_summary
+
+        found.guarantee = exhaustive_summary(
+            None, True, f", {processes} shards", sum(r["schedules"] for r in reports),
+            found.exhaustive)
     found.steps = sum(r["steps"] for r in reports)
     for key in _STAT_KEYS:
         found.stats[key] = max(r["stats"].get(key, 0) for r in reports)
@@ -359,6 +373,45 @@ def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bou
             found.stopped_by = "time"
         elif any(r["stopped_by"] == "schedules" for r in reports):
             found.stopped_by = "schedules"
+    return found
+
+
+def _pair_found(reports, bound: int) -> Found:
+    """What the bounded search's two processes found, as the alternation would have.
+
+    Schedule j of search c is schedule c + 2j of the alternation: the first
+    event by that index decides, a failure or the completion of a search.
+    """
+    from model.explore.portfolio import describe as pair_summary
+
+    found = Found(steps=sum(r["steps"] for r in reports))
+    events = [(r["index"], "failure", r) for r in reports if r["failure"] is not None]
+    events += [(r["completed_at"], "complete", r) for r in reports
+               if r.get("completed_at") is not None]
+    winner = None
+    if events:
+        index, kind, rep = min(events, key=lambda e: e[0])
+        if kind == "failure":
+            found.failure = _RemoteFailure(*rep["failure"])
+            found.choices = tuple(rep["choices"])
+            found.schedules = index + 1
+        else:
+            found.exhaustive = True
+            found.schedules = index
+            winner = index % 2
+    else:
+        found.schedules = sum(r["schedules"] for r in reports)
+        if any(r["stopped_by"] == "time" for r in reports):
+            found.stopped_by = "time"
+        elif any(r["stopped_by"] == "schedules" for r in reports):
+            found.stopped_by = "schedules"
+    # Runs of each search counted up to the deciding index (a process may run past it).
+    n = found.schedules
+    if events:
+        counts = [(n + 1) // 2, n // 2]
+    else:
+        counts = [r["schedules"] for r in reports]
+    found.guarantee = pair_summary(bound, winner, counts)
     return found
 
 
@@ -392,6 +445,12 @@ def _worker(runner, strat, i, n, max_schedules, deadline, best, conn, watchdog):
                 break
             if not strat.begin_schedule():
                 rep["exhaustive"] = bool(strat.exhaustive)
+                if getattr(strat, "component", None) is not None:
+                    # One search of a pair completed: no schedule after it counts.
+                    rep["completed_at"] = g
+                    with best.get_lock():
+                        if g - 1 < best.value:
+                            best.value = g - 1
                 break
             out = runner.run(strat)
             rep["schedules"] += 1

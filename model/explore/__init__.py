@@ -35,7 +35,13 @@ def make_strategy(name: str, *, seed: int = 0, depth: int = 3, preemption_bound=
                 "strategy='exhaustive' needs model/explore/exhaustive.py, which could "
                 f"not be imported ({e}); use strategy='random' or 'pct'"
             ) from e
-        kwargs = {"preemption_bound": preemption_bound, "por": True}
+        if preemption_bound is not None:
+            # Bounded and unbounded search in alternation (model/explore/portfolio.py);
+            # spread over processes, one search each.
+            from model.explore.portfolio import Bounded
+
+            return Bounded(preemption_bound, component=None if n == 1 else i)
+        kwargs = {"preemption_bound": None, "por": True}
         if n > 1:
             kwargs["shard"] = (i, n)
         return Exhaustive(**kwargs)

@@ -264,19 +264,8 @@ class Exhaustive:
 
     def summary(self) -> str:
         """One line: what was explored and what that proves."""
-        bound = (
-            "unbounded"
-            if self.preemption_bound is None
-            else f"preemption bound {self.preemption_bound}"
-        )
-        por = "with partial-order reduction" if self.por else "without reduction"
         part = "" if self.shard is None else f", shard {self.shard[0]} of {self.shard[1]}"
-        what = (
-            "every interleaving covered"
-            if self._exhaustive
-            else "stopped before covering every interleaving"
-        )
-        return f"exhaustive, {bound}, {por}{part}: {self._schedules} schedules, {what}"
+        return describe(self.preemption_bound, self.por, part, self._schedules, self._exhaustive)
 
     # -- one run --------------------------------------------------------------
 
@@ -775,6 +764,14 @@ class Exhaustive:
                 node.backtrack.add(lead[0])
         else:
             node.backtrack.update(t for t in node.enabled if t not in covered)
+
+def describe(bound: int | None, por: bool, part: str, schedules: int, complete: bool) -> str:
+    """The summary line of an exhaustive search (``part``: which share of it ran)."""
+    bound_text = "unbounded" if bound is None else f"preemption bound {bound}"
+    por_text = "with partial-order reduction" if por else "without reduction"
+    what = "every interleaving covered" if complete else "stopped before covering every interleaving"
+    return f"exhaustive, {bound_text}, {por_text}{part}: {schedules} schedules, {what}"
+
 
 def _never_reversed(first: Op, later: Op) -> bool:
     """A race no schedule reverses: a blocking join performed after the exit it waits for.
