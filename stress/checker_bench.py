@@ -1,15 +1,23 @@
 """Benchmark of the checker on the standard scenario.
 
     python -m stress.checker_bench [--json FILE] [--repeats 5] [--schedules 2000]
+                                   [--bound 2] [--no-exhaustive] [--mq]
 
 Measures, on the standard scenario (2 producers, 2 consumers, capacity 1, 2
 items each) with a correct condition-variable buffer:
 
 - scheduling points per second and schedules per second with the random
   strategy at sync granularity (median of ``--repeats`` runs, with min/max);
-- when ``model.explore.exhaustive`` is importable: time and schedule count of
-  exhaustive exploration at preemption bound 2 (spurious wake-ups off), with
-  and without partial-order reduction.
+- exhaustive exploration at preemption bound ``--bound`` (spurious wake-ups
+  off) with partial-order reduction, as ``model.check(strategy="exhaustive")``
+  runs it (the bounded and the unbounded search in alternation,
+  model/explore/portfolio.py) on 2 processes and on 1, and each of its two
+  searches alone; and without reduction (every schedule within the bound;
+  its time limit, ``--exhaustive-time-limit``, may stop it first);
+- with ``--mq``: the same scenario on ``mq.BoundedQueue`` (whose ``qsize`` the
+  scenario calls after every put and get), exhaustive at the bound with
+  reduction on 2 processes: the proof that the broker's queue is correct
+  within the bound (several minutes).
 """
 
 from __future__ import annotations
@@ -97,34 +105,57 @@ def bench_random(schedules: int, repeats: int) -> dict:
     }
 
 
-def bench_exhaustive(bound: int, budget: int, time_limit: float) -> dict | None:
-    try:
-        from model.explore.exhaustive import Exhaustive
-    except ImportError:
-        return None
+def bench_exhaustive(bound: int, budget: int, time_limit: float) -> dict:
+    from model.explore.exhaustive import Exhaustive
+
     body, on_deadlock = standard_body()
-    out = {}
-    for por in (True, False):
-        strategy = Exhaustive(preemption_bound=bound, por=por)
-        start = _perf()
-        r = model.check(body, strategy=strategy, max_schedules=budget, spurious_wakeups=False,
-                        on_deadlock=on_deadlock, time_limit=time_limit)
-        seconds = _perf() - start
-        if r.failed:
-            raise SystemExit(f"the correct buffer failed:\n{r.report()}")
-        out["por" if por else "no_por"] = {
-            "seconds": round(seconds, 2),
-            "schedules": r.schedules,
-            "steps": r.steps,
-            "complete": bool(r.exhaustive),
-            "points_per_second": round(r.steps / seconds),
-        }
-    return out
+    runs = {
+        "por_2_processes": {"strategy": "exhaustive", "processes": 2},
+        "por_1_process": {"strategy": "exhaustive"},
+        "por_bounded_search_alone": {"strategy": Exhaustive(preemption_bound=bound, por=True)},
+        "por_unbounded_search_alone": {"strategy": Exhaustive(preemption_bound=None, por=True)},
+        "no_por": {"strategy": Exhaustive(preemption_bound=bound, por=False)},
+    }
+    return {key: _exhaustive(body, on_deadlock, bound, budget, time_limit, **options)
+            for key, options in runs.items()}
+
+
+def bench_mq(bound: int, budget: int, time_limit: float) -> dict:
+    import mq
+    from model.scenarios import BufferScenario
+
+    scenario = BufferScenario(mq.BoundedQueue, producers=2, consumers=2, items=2, capacity=1)
+    return _exhaustive(scenario, scenario.on_deadlock, bound, budget, time_limit,
+                       strategy="exhaustive", processes=2)
+
+
+def _exhaustive(body, on_deadlock, bound, budget, time_limit, strategy, processes=1) -> dict:
+    start = _perf()
+    r = model.check(body, strategy=strategy, preemption_bound=bound, processes=processes,
+                    max_schedules=budget, spurious_wakeups=False, on_deadlock=on_deadlock,
+                    time_limit=time_limit)
+    seconds = _perf() - start
+    if r.failed:
+        raise SystemExit(f"the correct buffer failed:\n{r.report()}")
+    return {
+        "seconds": round(seconds, 2),
+        "schedules": r.schedules,
+        "steps": r.steps,
+        "complete": bool(r.exhaustive),
+        "points_per_second": round(r.steps / seconds),
+        "guarantee": r.guarantee,
+    }
 
 
 def _summary(values) -> dict:
     return {"median": round(statistics.median(values)), "min": round(min(values)),
             "max": round(max(values))}
+
+
+def _print_exhaustive(label: str, e: dict) -> None:
+    state = "complete" if e["complete"] else "stopped by the budget"
+    print(f"  {label}: {e['schedules']:,} schedules in {e['seconds']} s ({state}, "
+          f"{e['points_per_second']:,} points/s)")
 
 
 def main(argv=None) -> int:
@@ -137,8 +168,12 @@ def main(argv=None) -> int:
     parser.add_argument("--exhaustive-budget", type=int, default=1_000_000,
                         help="schedules per exhaustive run")
     parser.add_argument("--exhaustive-time-limit", type=float, default=300.0,
-                        help="seconds per exhaustive run")
+                        help="seconds per exhaustive run (the one without reduction needs more)")
     parser.add_argument("--no-exhaustive", action="store_true")
+    parser.add_argument("--mq", action="store_true",
+                        help="also prove mq.BoundedQueue on the scenario (several minutes)")
+    parser.add_argument("--mq-time-limit", type=float, default=1800.0,
+                        help="seconds for the mq.BoundedQueue run")
     args = parser.parse_args(argv)
 
     figures = {
@@ -154,16 +189,15 @@ def main(argv=None) -> int:
         s = rnd[key]
         print(f"  {key.replace('_', ' ')}: median {s['median']:,}  (min {s['min']:,}, max {s['max']:,})")
     if not args.no_exhaustive:
-        ex = bench_exhaustive(args.bound, args.exhaustive_budget, args.exhaustive_time_limit)
-        figures["exhaustive"] = ex
-        if ex is None:
-            print("exhaustive: model.explore.exhaustive is not importable; skipped")
-        else:
-            for key, label in (("por", "with POR"), ("no_por", "without POR")):
-                e = ex[key]
-                print(f"exhaustive, preemption bound {args.bound}, {label}: {e['schedules']:,} "
-                      f"schedules in {e['seconds']} s ({'complete' if e['complete'] else 'stopped by the budget'}, "
-                      f"{e['points_per_second']:,} points/s)")
+        ex = figures["exhaustive"] = bench_exhaustive(
+            args.bound, args.exhaustive_budget, args.exhaustive_time_limit)
+        print(f"exhaustive, preemption bound {args.bound}:")
+        for key, e in ex.items():
+            _print_exhaustive(key.replace("_", " "), e)
+    if args.mq:
+        e = figures["mq_bounded_queue"] = bench_mq(args.bound, args.exhaustive_budget,
+                                                   args.mq_time_limit)
+        _print_exhaustive(f"mq.BoundedQueue, preemption bound {args.bound}, POR, 2 processes", e)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)

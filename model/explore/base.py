@@ -39,11 +39,11 @@ class Op:
     "line", ...).  ``obj`` is the serial number of the object it touches, or
     WILDCARD.  ``read_only`` marks operations that observe without changing
     (e.g. ``Event.is_set``, ``Lock.locked``); two read-only operations on the
-    same object commute.  ``mutex`` marks the blocking acquisition
-    ("acquire", "reacquire" after a wait) and the release of a ``Lock`` or
-    ``RLock``: while one thread holds a mutex no other thread can take it, so
-    the search reorders critical sections on it as wholes (see
-    ``dpor.RaceTracker.lock_race``).
+    same object commute.  ``mutex`` marks the operations that take or give up
+    a ``Lock`` or ``RLock``: a blocking "acquire", the "reacquire" after a
+    wait, "release", and a ``Condition``'s "wait" (which releases its lock).
+    While one thread holds a mutex no other thread can take it, so the search
+    reorders critical sections on it as wholes (``dpor.RaceTracker.lock_race``).
     """
 
     kind: str

@@ -127,7 +127,8 @@ class RaceTracker:
         self._log: list[tuple] = []  # undo log of the per-thread and per-object tables
         self._held: list[tuple] = []  # per step: its thread's mutexes (see _hold) before it
         self._holding: dict[int, tuple] = {}  # per thread: its mutexes now (see _hold)
-        self._unreliable: dict[int, bool] = {}  # mutexes released by a thread not known to hold them
+        # Mutexes released by a thread not known to hold them: holders unknown.
+        self._unreliable: dict[int, bool] = {}
         # Invariant: _stepped == number of threads whose _count is > 0.
         self._stepped = 0
 

@@ -765,11 +765,13 @@ class Exhaustive:
         else:
             node.backtrack.update(t for t in node.enabled if t not in covered)
 
+
 def describe(bound: int | None, por: bool, part: str, schedules: int, complete: bool) -> str:
     """The summary line of an exhaustive search (``part``: which share of it ran)."""
     bound_text = "unbounded" if bound is None else f"preemption bound {bound}"
     por_text = "with partial-order reduction" if por else "without reduction"
-    what = "every interleaving covered" if complete else "stopped before covering every interleaving"
+    what = ("every interleaving covered" if complete
+            else "stopped before covering every interleaving")
     return f"exhaustive, {bound_text}, {por_text}{part}: {schedules} schedules, {what}"
 
 

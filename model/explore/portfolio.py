@@ -42,7 +42,7 @@ class Bounded:
     def __init__(self, preemption_bound: int = 2, spurious_wakeups: bool = False,
                  component: int | None = None) -> None:
         if preemption_bound is None:
-            raise ValueError("'preemption_bound' must be an int >= 0 here: unbounded, use Exhaustive")
+            raise ValueError("'preemption_bound' must be an int >= 0 (unbounded: use Exhaustive)")
         if component not in (None, 0, 1):
             raise ValueError(f"'component' must be None, 0 or 1, got {component!r}")
         self.preemption_bound = preemption_bound

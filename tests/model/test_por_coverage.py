@@ -241,7 +241,8 @@ def careless_lock_race(real):
 def test_the_comparison_fails_when_races_move_to_critical_sections_they_do_not_need(monkeypatch):
     body, on_deadlock = body_of("rlock condition, timed wait")
     full = full_traces("rlock condition, timed wait", 2)
-    monkeypatch.setattr(dpor.RaceTracker, "lock_race", careless_lock_race(dpor.RaceTracker.lock_race))
+    careless = careless_lock_race(dpor.RaceTracker.lock_race)
+    monkeypatch.setattr(dpor.RaceTracker, "lock_race", careless)
     reduced = traces_of(body, None, por=True, on_deadlock=on_deadlock)
     assert not full <= reduced
 
