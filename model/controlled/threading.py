@@ -369,9 +369,27 @@ def _reacquire(lock, t, saved):
     q.append(t)
     if not lock._free_for(t):
         s.disable(t)
-    s.point(t, "reacquire", lock)
+    try:
+        s.point(t, "reacquire", lock)
+    except GreenletExit:
+        _unwound(lock, t, saved)
+        raise
     q.remove(t)
     lock._restore(t, saved)
+
+
+def _unwound(lock, t, saved):
+    """A waiter unwound after a failure leaves wait() holding the lock, as CPython's does.
+
+    Only if the lock is free: nothing runs any more, so nobody could release
+    it for the waiter.  No scheduling: the schedule is over.
+    """
+    if t in lock._q:
+        lock._q.remove(t)
+    if lock._free_for(t):
+        lock._owner = t
+        if hasattr(lock, "_count"):
+            lock._count = saved
 
 
 # ------------------------------------------------------------------ conditions
@@ -432,7 +450,13 @@ class Condition(_Primitive):
             s.disable(t)
             if timeout is not None:
                 s.set_deadline(t, timeout)
-            s.point(t, "wait", self)
+            try:
+                s.point(t, "wait", self)
+            except GreenletExit:
+                if t in self._waiters:
+                    self._waiters.remove(t)
+                _unwound(lock, t, saved)
+                raise
             if t.wake is not TIMEOUT:
                 # Notified: the notifier made our next operation "reacquire the
                 # lock", and we were chosen when the lock was free.
