@@ -87,3 +87,13 @@ def test_arguments_are_checked():
         Bounded(None)
     with pytest.raises(ValueError, match="component"):
         Bounded(2, component=2)
+
+
+def test_stats_add_up_the_two_searches():
+    sc = scenario(producers=2, consumers=2, items=1)
+    pair = Bounded(0)
+    result = model.check(sc, strategy=pair, max_schedules=10**6, on_deadlock=sc.on_deadlock)
+    stats = pair.stats()
+    assert stats.exhaustive and result.exhaustive and not pair.spurious_default
+    assert stats.runs == stats.schedules == result.schedules == 128
+    assert [s.stats().runs for s in pair.searches] == [64, 64]
