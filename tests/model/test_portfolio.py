@@ -50,14 +50,6 @@ def test_the_first_search_to_complete_decides_and_it_runs_at_most_twice_the_smal
     assert result.schedules == 2 * smaller + (0 if bounded <= unbounded else 1)
 
 
-def test_a_completed_pair_covers_every_schedule_within_the_bound_on_a_bigger_tree():
-    sc = scenario()  # 2p1c2: the bounded search completes first here
-    result = check(sc, 2)
-    assert result.exhaustive and "every interleaving within the bound covered" in result.guarantee
-    # The bounded search completes at its next turn, index 2 x its runs.
-    assert result.schedules == 2 * alone(2, sc)
-
-
 def test_a_budget_stops_the_pair_without_a_claim():
     result = check(scenario(), 2, max_schedules=100)
     assert not result.exhaustive and result.stopped_by == "schedules"
