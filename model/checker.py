@@ -307,10 +307,13 @@ def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bou
     """Spread schedules over ``processes`` forked workers; the lowest failing index wins.
 
     Worker i runs the schedules of global index i, i+n, i+2n, ... (random and
-    PCT: the seed stream of that index; exhaustive: ``shard=(i, n)``, where the
-    index counts the worker's own schedules).  A worker stops at the first
-    failure, or once its next index exceeds the lowest failing index found so
-    far; the parent then shrinks and traces that failure itself.
+    PCT: the seed stream of that index; unbounded exhaustive: ``shard=(i, n)``,
+    where the index counts the worker's own schedules; bounded exhaustive: n
+    is 2 and worker i runs search i of the pair, ``Bounded(component=i)``).  A
+    worker stops at the first failure, or once its next index exceeds the
+    lowest failing index found so far (for a pair, also the index at which
+    one of the two searches completed); the parent then shrinks and traces
+    that failure itself.
     """
     import multiprocessing
 
