@@ -36,8 +36,8 @@ Two reductions, each citing its paper (details: docs/checker.md):
   be: a step inside a critical section and an operation that needs the same
   lock, at the acquisitions that began the two critical sections; a blocking
   join and the exit it waited for, never (``_settle``).  Unbounded, the
-  search then runs exactly one schedule per trace on the programs measured
-  (no sleep-blocked runs).
+  search then runs exactly one schedule per trace on the lock-and-condition
+  programs measured (no sleep-blocked runs).
 
 Order of exploration is deterministic: at each fresh node the non-preemptive
 choice (the current thread if it can continue, else the lowest runnable id),
