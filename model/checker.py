@@ -372,11 +372,16 @@ def _explore_parallel(runner: Runner, strategy: str, seed, depth, preemption_bou
         found.exhaustive = False
     else:
         found.schedules = sum(r["schedules"] for r in reports)
-        if any(r["stopped_by"] == "time" for r in reports):
-            found.stopped_by = "time"
-        elif any(r["stopped_by"] == "schedules" for r in reports):
-            found.stopped_by = "schedules"
+        found.stopped_by = _stopped_by(reports)
     return found
+
+
+def _stopped_by(reports) -> str | None:
+    """The budget that stopped the workers: time if any ran out of it, else schedules."""
+    for budget in ("time", "schedules"):
+        if any(r["stopped_by"] == budget for r in reports):
+            return budget
+    return None
 
 
 def _pair_found(reports, bound: int) -> Found:
@@ -402,18 +407,12 @@ def _pair_found(reports, bound: int) -> Found:
             found.exhaustive = True
             found.schedules = index
             winner = index % 2
-    else:
-        found.schedules = sum(r["schedules"] for r in reports)
-        if any(r["stopped_by"] == "time" for r in reports):
-            found.stopped_by = "time"
-        elif any(r["stopped_by"] == "schedules" for r in reports):
-            found.stopped_by = "schedules"
-    # Runs of each search counted up to the deciding index (a process may run past it).
-    n = found.schedules
-    if events:
-        counts = [(n + 1) // 2, n // 2]
+        # Each search's runs below the deciding index (a process may run past it).
+        counts = [(found.schedules + 1) // 2, found.schedules // 2]
     else:
         counts = [r["schedules"] for r in reports]
+        found.schedules = sum(counts)
+        found.stopped_by = _stopped_by(reports)
     found.guarantee = pair_summary(bound, winner, counts)
     return found
 

@@ -27,6 +27,7 @@ from model.explore.exhaustive import Exhaustive
 from model.scenarios import BufferScenario
 from stress.checker_bench import ConditionBuffer
 from tests.buggy import load
+from tests.checked.harness import run_beside, run_threads
 
 
 class TraceRecorder:
@@ -128,11 +129,7 @@ def rlock_condition_with_timed_wait():
                 ready.wait(timeout=5)
             box.pop()
 
-    threads = [threading.Thread(target=producer), threading.Thread(target=consumer)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(producer, consumer)
 
 
 def try_acquire_join_zero_and_is_alive():
@@ -170,13 +167,11 @@ def lock_released_by_another_thread():
             with shared:
                 pass
 
-    threads = [threading.Thread(target=opener), threading.Thread(target=passer)]
-    for t in threads:
-        t.start()
-    with shared:
-        pass
-    for t in threads:
-        t.join()
+    def main_role():
+        with shared:
+            pass
+
+    run_beside(main_role, opener, passer)
 
 
 BUFFERS = {

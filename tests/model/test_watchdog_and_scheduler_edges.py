@@ -420,6 +420,69 @@ def test_a_waiter_unwound_from_condition_wait_holds_the_lock_again_in_its_finall
     assert log == [True, True]
 
 
+def test_an_unwound_waiter_retakes_an_rlock_at_the_depth_it_held():
+    log = []
+
+    def body():
+        r = threading.RLock()
+        c = threading.Condition(r)
+        waiting = threading.Event()
+
+        def deep_waiter():
+            with r:
+                try:
+                    with c:  # depth 2: wait() releases both levels, and restores both
+                        waiting.set()
+                        try:
+                            c.wait()
+                        finally:
+                            log.append(("in wait's finally", c._is_owned()))
+                finally:
+                    log.append(("one level out", c._is_owned()))
+
+        threading.Thread(target=deep_waiter).start()
+        waiting.wait()
+        with c:  # once we hold it, the waiter is inside wait(): the lock was free again
+            pass
+        raise model.Violation("stop", "the body failed while a thread waited")
+
+    result = model.check(body, max_schedules=1, shrink=False, spurious_wakeups=False)
+    assert result.property == "stop"
+    assert log[:2] == [("in wait's finally", True), ("one level out", True)]
+
+
+def test_an_unwound_waiter_does_not_take_a_lock_another_thread_holds():
+    log = []
+
+    def body():
+        c = threading.Condition(threading.RLock())  # an RLock knows its owner
+        waiting = threading.Event()
+        holding = threading.Event()
+
+        def waiter():
+            with c:
+                waiting.set()
+                try:
+                    c.wait()
+                finally:
+                    log.append(c._is_owned())
+
+        def holder():
+            with c:
+                holding.set()
+                threading.Event().wait()  # holds the lock until unwound
+
+        threading.Thread(target=waiter).start()
+        waiting.wait()
+        threading.Thread(target=holder).start()
+        holding.wait()
+        raise model.Violation("stop", "the body failed while the lock was held")
+
+    result = model.check(body, max_schedules=1, shrink=False, spurious_wakeups=False)
+    assert result.property == "stop"
+    assert log[:1] == [False]
+
+
 # ----------------------------------------------------------- greenlets and time
 def test_a_check_can_run_inside_a_greenlet_and_again_outside_it():
     def body():
@@ -512,68 +575,3 @@ def test_a_builtin_method_or_code_from_no_module_can_be_the_body():
     namespace = {"__name__": "not_a_loaded_module", "threading": threading}
     exec("def body():\n    with threading.Lock():\n        pass\n", namespace)
     assert not model.check(namespace["body"], max_schedules=2).failed
-
-
-def test_an_unwound_waiter_retakes_an_rlock_at_the_depth_it_held():
-    log = []
-
-    def body():
-        r = threading.RLock()
-        c = threading.Condition(r)
-        waiting = []
-
-        def deep_waiter():
-            with r:
-                try:
-                    with c:  # depth 2: wait() releases both levels, and restores both
-                        waiting.append(1)
-                        try:
-                            c.wait()
-                        finally:
-                            log.append(("in wait's finally", c._is_owned()))
-                finally:
-                    log.append(("one level out", c._is_owned()))
-
-        threading.Thread(target=deep_waiter).start()
-        while not waiting:
-            time.sleep(0)
-        with c:  # the waiter is inside wait(): the lock is free again
-            pass
-        raise model.Violation("stop", "the body failed while a thread waited")
-
-    result = model.check(body, max_schedules=1, shrink=False, spurious_wakeups=False)
-    assert result.property == "stop"
-    assert log[:2] == [("in wait's finally", True), ("one level out", True)]
-
-
-def test_an_unwound_waiter_does_not_take_a_lock_another_thread_holds():
-    log = []
-
-    def body():
-        c = threading.Condition()
-        waiting = []
-        holding = threading.Event()
-
-        def waiter():
-            with c:
-                waiting.append(1)
-                try:
-                    c.wait()
-                finally:
-                    log.append(c._lock._owner is threading.current_thread())
-
-        def holder():
-            with c:
-                holding.set()
-                threading.Event().wait()  # holds the lock until unwound
-
-        threading.Thread(target=waiter).start()
-        while not waiting:
-            time.sleep(0)
-        threading.Thread(target=holder).start()
-        holding.wait()
-        raise model.Violation("stop", "the body failed while the lock was held")
-
-    result = model.check(body, max_schedules=1, shrink=False, spurious_wakeups=False)
-    assert result.property == "stop"
-    assert log[:1] == [False]
